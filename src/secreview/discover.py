@@ -1,0 +1,97 @@
+"""Turn command-line targets into the list of files to review.
+
+Folders are walked recursively for ``*.py`` files, skipping version-control, virtual-environment,
+build and cache folders. Exclude patterns use gitignore syntax (through ``pathspec``) and apply to
+files named explicitly too, as pre-commit passes files one by one. A file named explicitly is
+reviewed whatever its extension.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pathspec
+
+DEFAULT_EXCLUDED_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".bzr", ".tox", ".nox", ".venv", "venv", ".env", "env",
+    "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", "build", "dist",
+    "node_modules", "site-packages", ".secreview_cache", ".idea", ".vscode",
+})
+
+
+class TargetError(ValueError):
+    """A target that does not exist or cannot be walked."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    real_path: str  # what to open
+    display: str  # what to print: relative to the working folder when inside it, with '/'
+
+
+def display_path(path: str, cwd: str | None = None) -> str:
+    cwd = cwd or os.getcwd()
+    absolute = os.path.abspath(path)
+    try:
+        rel = os.path.relpath(absolute, cwd)
+    except ValueError:
+        rel = absolute
+    if rel.startswith(".."):
+        rel = absolute
+    return rel.replace(os.sep, "/")
+
+
+def discover(targets: list[str], exclude: list[str] | None = None) -> list[Target]:
+    """Files to review, in a stable order, without duplicates."""
+    spec = pathspec.PathSpec.from_lines("gitwildmatch", exclude or [])
+    found: dict[str, Target] = {}
+    for target in targets:
+        if not os.path.lexists(target):
+            raise TargetError(f"no such file or folder: {target}")
+        if os.path.isdir(target):
+            for path in _walk(target, spec):
+                display = display_path(path)
+                found.setdefault(display, Target(path, display))
+        else:
+            display = display_path(target)
+            if not _excluded(spec, display, target):
+                found.setdefault(display, Target(target, display))
+    return [found[key] for key in sorted(found)]
+
+
+def _excluded(spec: pathspec.PathSpec, display: str, raw: str) -> bool:
+    if not spec.patterns:
+        return False
+    candidates = {display, raw.replace(os.sep, "/"), os.path.basename(raw)}
+    return any(spec.match_file(c) for c in candidates)
+
+
+def _walk(root: str, spec: pathspec.PathSpec):
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            rel = os.path.relpath(entry.path, root).replace(os.sep, "/")
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if entry.name in DEFAULT_EXCLUDED_DIRS or entry.name.endswith(".egg-info"):
+                    continue
+                if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
+                    continue  # a virtual environment under another name
+                if spec.patterns and (spec.match_file(rel + "/") or spec.match_file(display_path(entry.path) + "/")):
+                    continue
+                subdirs.append(entry.path)
+            elif entry.name.endswith(".py"):
+                if spec.patterns and (spec.match_file(rel) or spec.match_file(display_path(entry.path))):
+                    continue
+                yield entry.path
+        stack.extend(reversed(subdirs))

@@ -1,0 +1,357 @@
+"""What a rule is, and the helpers every rule uses to read the code it is shown.
+
+A rule is a class with a docstring in the standard sections, metadata as class attributes and
+one or two check methods. It never walks the tree: the engine walks each file once and calls
+``check_call`` for calls whose qualified name (or, for ``methods``, attribute name) the rule
+registered, and ``check_node`` for nodes of the types it registered.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from typing import ClassVar
+
+from secreview.model import Finding, Level, Location, TraceStep
+from secreview.source.index import Binding, Index
+from secreview.source.parse import SourceFile
+
+DOC_SECTIONS = ("What it finds", "Why it is dangerous", "Example", "Safe alternative", "References")
+
+NOT_CONSTANT = object()
+
+
+class Rule:
+    """Base class; subclasses are registered with :func:`secreview.rules.registry.register`."""
+
+    id: ClassVar[str]
+    name: ClassVar[str]
+    cwe: ClassVar[int]
+    severity: ClassVar[Level]
+    confidence: ClassVar[Level]
+    fix: ClassVar[str]  # the default "how to fix" sentence
+    # Dispatch: qualified names of calls ("os.system", "subprocess.*"), attribute names of calls on
+    # receivers of any kind ("execute"), and node types.
+    calls: ClassVar[tuple[str, ...]] = ()
+    methods: ClassVar[tuple[str, ...]] = ()
+    nodes: ClassVar[tuple[type, ...]] = ()
+    # Hygiene rules flag weak practice rather than an exploitable flow; context triage may lower
+    # or drop them in test code.
+    hygiene: ClassVar[bool] = False
+
+    def check_call(self, ctx: FileContext, call: ast.Call, qualname: str | None) -> None:
+        raise NotImplementedError
+
+    def check_node(self, ctx: FileContext, node: ast.AST) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def summary(cls) -> str:
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0].strip() if doc else ""
+
+    @classmethod
+    def sections(cls) -> dict[str, str]:
+        """The docstring's ``## Section`` bodies, by title."""
+        return parse_sections(cls.__doc__ or "")
+
+    @classmethod
+    def doc(cls) -> str:
+        import inspect
+
+        return inspect.cleandoc(cls.__doc__ or "")
+
+
+def parse_sections(doc: str) -> dict[str, str]:
+    import inspect
+
+    text = inspect.cleandoc(doc)
+    sections: dict[str, str] = {}
+    current = None
+    lines: list[str] = []
+    for line in text.splitlines():
+        m = re.match(r"^##\s+(.+?)\s*$", line)
+        if m:
+            if current:
+                sections[current] = "\n".join(lines).strip()
+            current, lines = m.group(1), []
+        elif current:
+            lines.append(line)
+    if current:
+        sections[current] = "\n".join(lines).strip()
+    return sections
+
+
+class FileContext:
+    """One file under review, as rules see it."""
+
+    def __init__(self, source: SourceFile, index: Index, context: str = "production"):
+        self.source = source
+        self.index = index
+        self.path = source.path
+        self.context = context
+        self.findings: list[Finding] = []
+
+    # ------------------------------------------------------------------ reporting
+
+    def report(self, rule: Rule, node: ast.AST, message: str, *, fix: str | None = None,
+               severity: Level | None = None, confidence: Level | None = None,
+               end_node: ast.AST | None = None, trace: Iterable[tuple[ast.AST, str]] = ()) -> None:
+        end = end_node or node
+        location = Location(self.path, node.lineno, node.col_offset,
+                            end.end_lineno or end.lineno, end.end_col_offset or end.col_offset)
+        steps = tuple(TraceStep(self.location(n), note) for n, note in trace)
+        self.findings.append(Finding(
+            rule_id=rule.id,
+            rule_name=rule.name,
+            cwe=rule.cwe,
+            severity=severity or rule.severity,
+            confidence=confidence or rule.confidence,
+            location=location,
+            message=message,
+            fix=fix or rule.fix,
+            context=self.context,
+            snippet=self.statement_text(node),
+            trace=steps,
+        ))
+
+    def location(self, node: ast.AST) -> Location:
+        return Location(self.path, node.lineno, node.col_offset,
+                        node.end_lineno or node.lineno, node.end_col_offset or node.col_offset)
+
+    def statement_text(self, node: ast.AST) -> str:
+        """Whitespace-normalised text of the simple statement holding ``node`` (or of ``node``)."""
+        stmt = self.index.statement_of(node)
+        target = stmt if stmt is not None and not _is_compound(stmt) else node
+        return " ".join(self.source.segment(target).split())
+
+    def text(self, node: ast.AST, limit: int = 60) -> str:
+        """Short, single-line source text of ``node`` for messages."""
+        text = " ".join(self.source.segment(node).split())
+        return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+    # ------------------------------------------------------------------ reading calls
+
+    def qualname(self, expr: ast.AST | None) -> str | None:
+        return self.index.qualname(expr)
+
+    @staticmethod
+    def keyword(call: ast.Call, name: str) -> ast.expr | None:
+        for kw in call.keywords:
+            if kw.arg == name:
+                return kw.value
+        return None
+
+    @staticmethod
+    def has_kwargs_splat(call: ast.Call) -> bool:
+        return any(kw.arg is None for kw in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args)
+
+    @staticmethod
+    def argument(call: ast.Call, position: int | None, name: str | None = None) -> ast.expr | None:
+        """The argument passed at ``position`` or as keyword ``name``."""
+        if name is not None:
+            for kw in call.keywords:
+                if kw.arg == name:
+                    return kw.value
+        if position is not None and position < len(call.args):
+            arg = call.args[position]
+            if any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
+                return None
+            return arg
+        return None
+
+    # ------------------------------------------------------------------ reading values
+
+    def binding(self, name: ast.Name) -> Binding | None:
+        return self.index.binding(name)
+
+    def literal(self, expr: ast.AST | None, depth: int = 0) -> object:
+        """The value of an expression built only from literals (and names bound to them), else
+        :data:`NOT_CONSTANT`. Strings built by concatenation, ``%``, f-strings and ``.format``
+        of constants are constants too."""
+        if expr is None or depth > 12:
+            return NOT_CONSTANT
+        if isinstance(expr, ast.Constant):
+            return expr.value
+        if isinstance(expr, ast.Name):
+            binding = self.index.binding(expr)
+            if binding is None or binding.kind not in ("assign", "walrus") or binding.value is None:
+                return NOT_CONSTANT
+            return self.literal(binding.value, depth + 1)
+        if isinstance(expr, (ast.Tuple, ast.List)):
+            items = [self.literal(e, depth + 1) for e in expr.elts]
+            if any(i is NOT_CONSTANT for i in items):
+                return NOT_CONSTANT
+            return tuple(items) if isinstance(expr, ast.Tuple) else items
+        if isinstance(expr, ast.JoinedStr):
+            parts = []
+            for value in expr.values:
+                if isinstance(value, ast.Constant):
+                    parts.append(str(value.value))
+                elif isinstance(value, ast.FormattedValue):
+                    inner = self.literal(value.value, depth + 1)
+                    if inner is NOT_CONSTANT:
+                        return NOT_CONSTANT
+                    parts.append(str(inner))
+                else:
+                    return NOT_CONSTANT
+            return "".join(parts)
+        if isinstance(expr, ast.BinOp):
+            left = self.literal(expr.left, depth + 1)
+            right = self.literal(expr.right, depth + 1)
+            if left is NOT_CONSTANT or right is NOT_CONSTANT:
+                return NOT_CONSTANT
+            try:
+                if isinstance(expr.op, ast.Add) and type(left) is type(right) and isinstance(left, (str, bytes, int, float, tuple, list)):
+                    return left + right
+                if isinstance(expr.op, ast.Mod) and isinstance(left, str):
+                    return left % right
+                if isinstance(expr.op, ast.BitOr) and isinstance(left, int) and isinstance(right, int):
+                    return left | right
+                if isinstance(expr.op, (ast.Mult,)) and isinstance(left, int) and isinstance(right, int) and abs(right) < 1 << 20:
+                    return left * right
+                if isinstance(expr.op, ast.LShift) and isinstance(left, int) and isinstance(right, int) and 0 <= right < 64:
+                    return left << right
+            except (TypeError, ValueError, KeyError, OverflowError):
+                return NOT_CONSTANT
+            return NOT_CONSTANT
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub):
+            inner = self.literal(expr.operand, depth + 1)
+            return -inner if isinstance(inner, (int, float)) and not isinstance(inner, bool) else NOT_CONSTANT
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "format":
+            base = self.literal(expr.func.value, depth + 1)
+            if not isinstance(base, str):
+                return NOT_CONSTANT
+            args = [self.literal(a, depth + 1) for a in expr.args]
+            kwargs = {kw.arg: self.literal(kw.value, depth + 1) for kw in expr.keywords if kw.arg}
+            if any(a is NOT_CONSTANT for a in args) or any(v is NOT_CONSTANT for v in kwargs.values()):
+                return NOT_CONSTANT
+            if len(kwargs) != len(expr.keywords):
+                return NOT_CONSTANT
+            try:
+                return base.format(*args, **kwargs)
+            except (IndexError, KeyError, ValueError, AttributeError, TypeError):
+                return NOT_CONSTANT
+        return NOT_CONSTANT
+
+    def is_constant(self, expr: ast.AST | None) -> bool:
+        return self.literal(expr) is not NOT_CONSTANT
+
+    def is_true(self, expr: ast.AST | None) -> bool:
+        return self.literal(expr) is True
+
+    def is_false(self, expr: ast.AST | None) -> bool:
+        value = self.literal(expr)
+        return value is False or (type(value) is int and value == 0)
+
+    def is_string_building(self, expr: ast.AST | None) -> bool:
+        """True for a string made by formatting or concatenating a value that is not constant."""
+        if expr is None or self.is_constant(expr):
+            return False
+        if isinstance(expr, ast.JoinedStr):
+            return True
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Mod)):
+            return _stringish(expr.left) or _stringish(expr.right) or self.is_string_building(expr.left)
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in ("format", "join", "replace"):
+            return True
+        if isinstance(expr, ast.Name):
+            binding = self.index.binding(expr)
+            if binding is not None and binding.kind == "assign" and binding.value is not None and binding.value is not expr:
+                return self.is_string_building(binding.value)
+            if binding is not None and binding.kind == "augassign":
+                return True
+        return False
+
+
+    def string_parts(self, expr: ast.AST | None, depth: int = 0) -> tuple[list[str], list[ast.expr]]:
+        """Split a string-valued expression into its constant text and its dynamic parts.
+
+        Follows f-strings, ``+``, ``%``, ``.format``, ``sep.join([...])``, lists and tuples, and
+        names bound (or augmented) by assignment. Numbers count as constant text."""
+        if expr is None:
+            return [], []
+        if depth > 12:
+            return [], [expr]
+        if isinstance(expr, ast.Constant):
+            value = expr.value
+            if isinstance(value, bytes):
+                value = value.decode("latin-1")
+            return ([str(value)] if value is not None else []), []
+        consts: list[str] = []
+        dynamic: list[ast.expr] = []
+
+        def add(sub: ast.AST | None) -> None:
+            c, d = self.string_parts(sub, depth + 1)
+            consts.extend(c)
+            dynamic.extend(d)
+
+        if isinstance(expr, ast.JoinedStr):
+            for value in expr.values:
+                add(value.value if isinstance(value, ast.FormattedValue) else value)
+        elif isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+            add(expr.left)
+            add(expr.right)
+        elif isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mod):
+            add(expr.left)
+            right = expr.right
+            if isinstance(right, (ast.Tuple, ast.List)):
+                for elt in right.elts:
+                    add(elt)
+            elif isinstance(right, ast.Dict):
+                for value in right.values:
+                    add(value)
+            else:
+                add(right)
+        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "format":
+            add(expr.func.value)
+            for arg in expr.args:
+                add(arg)
+            for kw in expr.keywords:
+                add(kw.value)
+        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "join" \
+                and len(expr.args) == 1 and not expr.keywords:
+            add(expr.func.value)
+            add(expr.args[0])
+        elif isinstance(expr, (ast.List, ast.Tuple)):
+            for elt in expr.elts:
+                add(elt.value if isinstance(elt, ast.Starred) else elt)
+        elif isinstance(expr, ast.Name):
+            binding = self.index.binding(expr)
+            if binding is not None and binding.kind in ("assign", "walrus") and binding.value is not None:
+                add(binding.value)
+            elif binding is not None and binding.kind == "augassign" and isinstance(binding.node, ast.AugAssign):
+                stmt = binding.node
+                before = self.index.lookup(expr.id, binding.scope, (stmt.lineno, stmt.col_offset))
+                if before is not None and before.kind in ("assign", "walrus") and before.value is not None:
+                    add(before.value)
+                elif before is not None:
+                    dynamic.append(expr)
+                add(stmt.value)
+            else:
+                dynamic.append(expr)
+        else:
+            dynamic.append(expr)
+        return consts, dynamic
+
+    def passes_through(self, expr: ast.AST, functions: frozenset[str], depth: int = 0) -> bool:
+        """True when ``expr`` is the result of one of ``functions`` (by qualified name), directly
+        or through names bound to such a call: ``shlex.quote(x)``, ``int(n)``."""
+        if depth > 8:
+            return False
+        if isinstance(expr, ast.Call):
+            return self.index.qualname(expr.func) in functions
+        if isinstance(expr, ast.Name):
+            binding = self.index.binding(expr)
+            if binding is not None and binding.kind in ("assign", "walrus") and binding.value is not None:
+                return self.passes_through(binding.value, functions, depth + 1)
+        return False
+
+
+def _stringish(expr: ast.AST) -> bool:
+    return (isinstance(expr, ast.Constant) and isinstance(expr.value, str)) or isinstance(expr, ast.JoinedStr)
+
+
+def _is_compound(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try,
+                             ast.TryStar, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Match))

@@ -1,0 +1,425 @@
+"""Scopes, bindings and qualified names for one module, built in a single traversal.
+
+The index is the semantic model every rule asks instead of reading text: what does this name
+refer to here (``from subprocess import call as c`` makes ``c`` mean ``subprocess.call``), which
+statement bound it, what is a node's parent, its scope, its enclosing function. Nodes are never
+modified; everything lives in side tables keyed by node identity.
+
+Resolution follows Python's rules: function scopes see enclosing function scopes and the module
+but not class bodies; a name bound anywhere in a function is local to all of it. Within one
+scope the binding that precedes the use in the text wins (so a name re-bound inside a function
+or class shadows the import); a use in a nested function that precedes every binding of an
+enclosing scope sees that scope's last binding, as a function called after the module has loaded
+would.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Iterator
+
+BUILTINS = frozenset(dir(builtins))
+
+_FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+_MAX_DEPTH = 24
+
+Pos = tuple[int, int]
+
+
+class Scope:
+    __slots__ = ("kind", "node", "parent", "name", "bindings", "globals", "nonlocals", "stars")
+
+    def __init__(self, kind: str, node: ast.AST, parent: Scope | None, name: str):
+        self.kind = kind  # module | class | function | lambda | comprehension
+        self.node = node
+        self.parent = parent
+        self.name = name  # dotted qualified name of the scope
+        self.bindings: dict[str, list[Binding]] = {}
+        self.globals: set[str] = set()
+        self.nonlocals: set[str] = set()
+        self.stars: list[str] = []  # modules imported with ``from M import *``
+
+    @property
+    def is_function(self) -> bool:
+        return self.kind in ("function", "lambda")
+
+    def __repr__(self) -> str:
+        return f"<Scope {self.kind} {self.name}>"
+
+
+class Binding:
+    """One place where a name gets a value."""
+
+    __slots__ = ("name", "kind", "node", "pos", "qualname", "value", "scope")
+
+    def __init__(self, name: str, kind: str, node: ast.AST, pos: Pos, scope: Scope,
+                 qualname: str | None = None, value: ast.expr | None = None):
+        self.name = name
+        # import | assign | augassign | loop | with | except | walrus | param | def | class | other
+        self.kind = kind
+        self.node = node  # the statement (or arg / handler) that binds
+        self.pos = pos  # the name is bound from this position on
+        self.scope = scope
+        self.qualname = qualname  # set for imports, defs and classes
+        self.value = value  # the assigned expression, when there is a single one
+
+    def __repr__(self) -> str:
+        return f"<Binding {self.kind} {self.name} at {self.pos}>"
+
+
+class Index:
+    """The semantic model of one module."""
+
+    def __init__(self, tree: ast.Module, module: str = "__main__", collect: frozenset[type] | None = None):
+        self.tree = tree
+        self.module = module
+        self.parents: dict[ast.AST, ast.AST] = {}
+        self.scopes: dict[ast.AST, Scope] = {}  # every node -> the scope it is evaluated in
+        self.inner_scopes: dict[ast.AST, Scope] = {}  # def / class / lambda / comprehension -> its scope
+        self.nodes: dict[type, list[ast.AST]] = {}  # collected nodes of interest, in source order
+        self.functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        self.module_scope = Scope("module", tree, None, module)
+        self._collect = collect
+        self._qualname_cache: dict[ast.AST, str | None] = {}
+        self._build()
+
+    # ------------------------------------------------------------------ building
+
+    def _build(self) -> None:
+        parents = self.parents
+        scopes = self.scopes
+        collect = self._collect
+        nodes = self.nodes
+        stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.module_scope)]
+        self.inner_scopes[self.tree] = self.module_scope
+        iter_fields = ast.iter_fields
+        AST = ast.AST
+        Name = ast.Name
+        Store = ast.Store
+        while stack:
+            node, scope = stack.pop()
+            scopes[node] = scope
+            cls = type(node)
+            if collect is None or cls in collect:
+                bucket = nodes.get(cls)
+                if bucket is None:
+                    nodes[cls] = [node]
+                else:
+                    bucket.append(node)
+            if cls is Name:
+                if type(node.ctx) is Store:
+                    self._bind_target(node, scope)
+                continue
+            special = _SPECIAL.get(cls)
+            if special is not None:
+                children = special(self, node, scope)
+            else:
+                children = []
+                for _, value in iter_fields(node):
+                    if isinstance(value, list):
+                        for item in value:
+                            if isinstance(item, AST):
+                                children.append((item, scope))
+                    elif isinstance(value, AST):
+                        children.append((value, scope))
+            for child, _ in children:
+                if child not in parents:
+                    parents[child] = node
+            children.reverse()
+            stack.extend(children)
+
+    def _add(self, scope: Scope, binding: Binding) -> None:
+        name = binding.name
+        if name in scope.globals:
+            scope = self.module_scope
+        elif name in scope.nonlocals:
+            outer = scope.parent
+            while outer is not None and not outer.is_function:
+                outer = outer.parent
+            scope = outer or self.module_scope
+        binding.scope = scope
+        scope.bindings.setdefault(name, []).append(binding)
+
+    def _bind_target(self, name: ast.Name, scope: Scope) -> None:
+        parent = self.parents.get(name)
+        ptype = type(parent)
+        value = None
+        if ptype is ast.Assign:
+            kind, pos, value = "assign", _end(parent), parent.value
+        elif ptype is ast.AnnAssign:
+            kind, pos, value = "assign", _end(parent), parent.value
+        elif ptype is ast.AugAssign:
+            kind, pos = "augassign", _end(parent)
+        elif ptype in (ast.For, ast.AsyncFor, ast.comprehension):
+            kind, pos = "loop", _end(name)
+        elif ptype is ast.withitem:
+            kind, pos, value = "with", _end(name), parent.context_expr
+        elif ptype is ast.NamedExpr:
+            kind, pos, value = "walrus", _end(parent), parent.value
+            while scope.kind == "comprehension" and scope.parent is not None:
+                scope = scope.parent
+        else:
+            kind, pos = "other", _end(name)
+        self._add(scope, Binding(name.id, kind, parent or name, pos, scope, None, value))
+
+    # handlers for nodes that bind names or open scopes; each returns (child, scope) pairs
+
+    def _import(self, node: ast.Import, scope: Scope):
+        pos = _end(node)
+        for alias in node.names:
+            if alias.asname:
+                bound, qual = alias.asname, alias.name
+            else:
+                bound = alias.name.partition(".")[0]
+                qual = bound
+            self._add(scope, Binding(bound, "import", node, pos, scope, qual))
+        return []
+
+    def _import_from(self, node: ast.ImportFrom, scope: Scope):
+        pos = _end(node)
+        base = ("." * (node.level or 0)) + (node.module or "")
+        for alias in node.names:
+            if alias.name == "*":
+                (scope if scope.kind == "module" else self.module_scope).stars.append(base)
+                continue
+            qual = f"{base}.{alias.name}" if base and not base.endswith(".") else base + alias.name
+            self._add(scope, Binding(alias.asname or alias.name, "import", node, pos, scope, qual))
+        return []
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope):
+        self.functions.append(node)
+        qual = f"{scope.name}.{node.name}"
+        self._add(scope, Binding(node.name, "def", node, (node.lineno, node.col_offset), scope, qual))
+        inner = Scope("function", node, scope, qual)
+        self.inner_scopes[node] = inner
+        children = [(d, scope) for d in node.decorator_list]
+        children += self._arguments(node.args, scope, inner, node)
+        if node.returns is not None:
+            children.append((node.returns, scope))
+        children += [(stmt, inner) for stmt in node.body]
+        return children
+
+    def _lambda(self, node: ast.Lambda, scope: Scope):
+        inner = Scope("lambda", node, scope, f"{scope.name}.<lambda>")
+        self.inner_scopes[node] = inner
+        children = self._arguments(node.args, scope, inner, node)
+        children.append((node.body, inner))
+        return children
+
+    def _arguments(self, args: ast.arguments, outer: Scope, inner: Scope, owner: ast.AST):
+        children: list[tuple[ast.AST, Scope]] = []
+        pos = (owner.lineno, owner.col_offset)
+        all_args = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        if args.vararg:
+            all_args.append(args.vararg)
+        if args.kwarg:
+            all_args.append(args.kwarg)
+        for arg in all_args:
+            self._add(inner, Binding(arg.arg, "param", arg, pos, inner))
+            self.parents[arg] = owner
+            if arg.annotation is not None:
+                self.parents[arg.annotation] = arg
+                children.append((arg.annotation, outer))
+        children += [(d, outer) for d in args.defaults]
+        children += [(d, outer) for d in args.kw_defaults if d is not None]
+        return children
+
+    def _class(self, node: ast.ClassDef, scope: Scope):
+        qual = f"{scope.name}.{node.name}"
+        self._add(scope, Binding(node.name, "class", node, (node.lineno, node.col_offset), scope, qual))
+        inner = Scope("class", node, scope, qual)
+        self.inner_scopes[node] = inner
+        children = [(d, scope) for d in node.decorator_list]
+        children += [(b, scope) for b in node.bases]
+        children += [(k, scope) for k in node.keywords]
+        children += [(stmt, inner) for stmt in node.body]
+        return children
+
+    def _comprehension(self, node, scope: Scope):
+        inner = Scope("comprehension", node, scope, f"{scope.name}.<comprehension>")
+        self.inner_scopes[node] = inner
+        children: list[tuple[ast.AST, Scope]] = []
+        for i, gen in enumerate(node.generators):
+            self.parents[gen] = node
+            self.parents[gen.target] = gen
+            self.parents[gen.iter] = gen
+            for cond in gen.ifs:
+                self.parents[cond] = gen
+            children.append((gen.target, inner))
+            children.append((gen.iter, scope if i == 0 else inner))
+            children += [(cond, inner) for cond in gen.ifs]
+        if isinstance(node, ast.DictComp):
+            children += [(node.key, inner), (node.value, inner)]
+        else:
+            children.append((node.elt, inner))
+        return children
+
+    def _global(self, node: ast.Global, scope: Scope):
+        scope.globals.update(node.names)
+        return []
+
+    def _nonlocal(self, node: ast.Nonlocal, scope: Scope):
+        scope.nonlocals.update(node.names)
+        return []
+
+    def _except(self, node: ast.ExceptHandler, scope: Scope):
+        if node.name:
+            self._add(scope, Binding(node.name, "except", node, (node.lineno, node.col_offset), scope))
+        children = []
+        if node.type is not None:
+            children.append((node.type, scope))
+        children += [(stmt, scope) for stmt in node.body]
+        return children
+
+    # ------------------------------------------------------------------ queries
+
+    def of_type(self, *types: type) -> list[ast.AST]:
+        """Collected nodes of the given types, in source order for a single type."""
+        if len(types) == 1:
+            return self.nodes.get(types[0], [])
+        found = [n for t in types for n in self.nodes.get(t, [])]
+        found.sort(key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)))
+        return found
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self.parents.get(node)
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        parent = self.parents.get(node)
+        while parent is not None:
+            yield parent
+            parent = self.parents.get(parent)
+
+    def scope_of(self, node: ast.AST) -> Scope:
+        """The scope in which ``node`` is evaluated."""
+        return self.scopes.get(node, self.module_scope)
+
+    def inner_scope(self, node: ast.AST) -> Scope | None:
+        """The scope a def, class, lambda or comprehension opens."""
+        return self.inner_scopes.get(node)
+
+    def statement_of(self, node: ast.AST) -> ast.stmt | None:
+        """The innermost statement containing ``node`` (``node`` itself if it is one)."""
+        current: ast.AST | None = node
+        while current is not None and not isinstance(current, ast.stmt):
+            current = self.parents.get(current)
+        return current
+
+    def function_of(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        for anc in self.ancestors(node):
+            if isinstance(anc, _FUNCTION_NODES):
+                return anc
+        return None
+
+    def class_of(self, node: ast.AST) -> ast.ClassDef | None:
+        for anc in self.ancestors(node):
+            if isinstance(anc, ast.ClassDef):
+                return anc
+        return None
+
+    def lookup(self, name: str, scope: Scope, pos: Pos) -> Binding | None:
+        """The binding ``name`` refers to at ``pos`` in ``scope``, or None (builtin or unknown)."""
+        current: Scope | None = scope
+        innermost = True
+        while current is not None:
+            if not innermost and current.kind == "class":
+                current = current.parent
+                continue
+            if name in current.globals and current is not self.module_scope:
+                current, innermost = self.module_scope, False
+                continue
+            found = current.bindings.get(name)
+            if found:
+                best = None
+                for binding in found:
+                    if binding.pos <= pos:
+                        best = binding
+                    else:
+                        break
+                if best is not None:
+                    return best
+                if innermost and current.is_function:
+                    return None  # a local used before assignment
+                if not innermost:
+                    return found[-1]
+            innermost = False
+            current = current.parent
+        return None
+
+    def binding(self, name: ast.Name) -> Binding | None:
+        scope = self.scopes.get(name, self.module_scope)
+        return self.lookup(name.id, scope, (name.lineno, name.col_offset))
+
+    def qualname(self, expr: ast.AST | None) -> str | None:
+        """Dotted name an expression refers to: ``ET.parse`` -> ``xml.etree.ElementTree.parse``.
+
+        Builtins resolve to ``builtins.NAME``; a name bound to a call of something known resolves
+        to that thing followed by ``()`` (``app = Flask(...)``: ``app.run`` ->
+        ``flask.Flask().run``). Locally computed values resolve to None.
+        """
+        if expr is None:
+            return None
+        cache = self._qualname_cache
+        if expr in cache:
+            return cache[expr]
+        cache[expr] = None  # guards against cycles such as ``x = x``
+        result = self._qualname(expr, 0)
+        cache[expr] = result
+        return result
+
+    def _qualname(self, expr: ast.AST, depth: int) -> str | None:
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, ast.Attribute):
+            base = self._qualname(expr.value, depth + 1)
+            return f"{base}.{expr.attr}" if base else None
+        if isinstance(expr, ast.Name):
+            binding = self.binding(expr)
+            if binding is None:
+                if expr.id in BUILTINS:
+                    return f"builtins.{expr.id}"
+                if self.module_scope.stars:
+                    return f"{self.module_scope.stars[-1]}.{expr.id}"
+                return None
+            return self._binding_qualname(binding, depth + 1)
+        if isinstance(expr, ast.Call):
+            func = self._qualname(expr.func, depth + 1)
+            return f"{func}()" if func else None
+        return None
+
+    def _binding_qualname(self, binding: Binding, depth: int) -> str | None:
+        if binding.qualname is not None:
+            return binding.qualname
+        if binding.kind in ("assign", "walrus", "with") and binding.value is not None:
+            value = binding.value
+            if binding.kind == "with" and isinstance(value, ast.Call):
+                return None  # the value of ``with f() as x`` is whatever __enter__ returns
+            if isinstance(value, (ast.Name, ast.Attribute, ast.Call)):
+                return self._qualname(value, depth + 1)
+        return None
+
+    def call_name(self, call: ast.Call) -> str | None:
+        return self.qualname(call.func)
+
+
+def _end(node: ast.AST) -> Pos:
+    return (node.end_lineno or node.lineno, node.end_col_offset or 0)
+
+
+_SPECIAL = {
+    ast.Import: Index._import,
+    ast.ImportFrom: Index._import_from,
+    ast.FunctionDef: Index._function,
+    ast.AsyncFunctionDef: Index._function,
+    ast.Lambda: Index._lambda,
+    ast.ClassDef: Index._class,
+    ast.ListComp: Index._comprehension,
+    ast.SetComp: Index._comprehension,
+    ast.GeneratorExp: Index._comprehension,
+    ast.DictComp: Index._comprehension,
+    ast.Global: Index._global,
+    ast.Nonlocal: Index._nonlocal,
+    ast.ExceptHandler: Index._except,
+}

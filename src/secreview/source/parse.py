@@ -1,0 +1,155 @@
+"""Bytes -> text -> ast. Every failure becomes a :class:`Skipped` with a reason a person can act on."""
+
+from __future__ import annotations
+
+import ast
+import errno
+import io
+import re
+import tokenize
+import warnings
+from dataclasses import dataclass, field
+
+from secreview.model import Skipped
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
+_PY2_HINTS = (
+    re.compile(r"^\s*print\s+[\"'\w]", re.M),
+    re.compile(r"^\s*exec\s+[\"']", re.M),
+    re.compile(r"^\s*except\s+[\w.]+\s*,\s*\w+\s*:", re.M),
+    re.compile(r"^\s*raise\s+\w+\s*,", re.M),
+    re.compile(r"\bur[\"']"),
+    re.compile(r"\b0[0-7]+\b"),
+    re.compile(r"`[^`\n]+`"),
+)
+_PY2_MESSAGES = ("Missing parentheses in call to", "leading zeros in decimal integer")
+
+
+@dataclass(slots=True)
+class SourceFile:
+    """A parsed file. ``path`` is the display path used in every report."""
+
+    path: str
+    text: str
+    tree: ast.Module
+    _lines: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines
+
+    @property
+    def line_count(self) -> int:
+        return len(self.lines)
+
+    def line(self, number: int) -> str:
+        """Text of a 1-based line, or '' past the end."""
+        lines = self.lines
+        return lines[number - 1] if 0 < number <= len(lines) else ""
+
+    def segment(self, node: ast.AST) -> str:
+        """Source text of a node (positions from ``ast``; columns are UTF-8 byte offsets)."""
+        start, end = node.lineno, node.end_lineno or node.lineno
+        lines = self.lines[start - 1:end]
+        if not lines:
+            return ""
+        col, end_col = node.col_offset, node.end_col_offset
+        if len(lines) == 1:
+            return _cut(lines[0], col, end_col)
+        first = _cut(lines[0], col, None)
+        last = _cut(lines[-1], 0, end_col)
+        return "\n".join([first, *lines[1:-1], last])
+
+
+def _cut(line: str, start: int, end: int | None) -> str:
+    if line.isascii():
+        return line[start:end]
+    data = line.encode("utf-8")
+    return data[start:end].decode("utf-8", errors="replace")
+
+
+def read_source(real_path: str, display: str, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceFile | Skipped:
+    """Read and parse one file from disk."""
+    try:
+        with open(real_path, "rb") as handle:
+            data = handle.read(max_bytes + 1 if max_bytes > 0 else -1)
+    except FileNotFoundError:
+        return Skipped(display, "file vanished before it could be read")
+    except IsADirectoryError:
+        return Skipped(display, "is a directory, not a file")
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return Skipped(display, "cannot read: symbolic link loop")
+        return Skipped(display, f"cannot read: {exc.strerror or exc}")
+    if max_bytes > 0 and len(data) > max_bytes:
+        return Skipped(display, f"file is larger than the {_size(max_bytes)} limit (--max-file-size)")
+    return parse_bytes(data, display)
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):g} MB"
+    if n >= 1024:
+        return f"{n / 1024:g} KB"
+    return f"{n} bytes"
+
+
+def decode(data: bytes, display: str) -> str | Skipped:
+    if b"\0" in data:
+        return Skipped(display, "file contains null bytes (binary data, not Python source)")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        return Skipped(display, f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}")
+    try:
+        text = data.decode(encoding)
+    except LookupError:
+        return Skipped(display, f"cannot decode: unknown encoding {encoding!r}")
+    except UnicodeDecodeError as exc:
+        return Skipped(
+            display,
+            f"cannot decode as {exc.encoding}: invalid byte 0x{data[exc.start]:02x} at offset {exc.start}",
+        )
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+def parse_bytes(data: bytes, display: str) -> SourceFile | Skipped:
+    text = decode(data, display)
+    if isinstance(text, Skipped):
+        return text
+    return parse_text(text, display)
+
+
+def parse_text(text: str, display: str) -> SourceFile | Skipped:
+    if "\0" in text:
+        return Skipped(display, "file contains null bytes (binary data, not Python source)")
+    try:
+        with warnings.catch_warnings():
+            # Invalid escape sequences and similar warnings are the reviewed code's business.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, filename=display, type_comments=False)
+    except SyntaxError as exc:
+        return Skipped(display, _syntax_reason(exc, text), exc.lineno)
+    except (RecursionError, MemoryError):
+        return Skipped(display, "too deeply nested for Python's parser")
+    except ValueError as exc:  # e.g. "source code string cannot contain null bytes" on some versions
+        return Skipped(display, f"cannot parse: {exc}")
+    return SourceFile(display, text, tree)
+
+
+def _syntax_reason(exc: SyntaxError, text: str) -> str:
+    msg = exc.msg or "invalid syntax"
+    where = f"line {exc.lineno}" if exc.lineno else "unknown line"
+    if exc.lineno and exc.offset:
+        where += f", column {exc.offset}"
+    reason = f"syntax error at {where}: {msg}"
+    if "too many nested" in msg or "too complex" in msg:
+        return f"too deeply nested for Python's parser ({msg})"
+    if any(hint in msg for hint in _PY2_MESSAGES) or any(p.search(text) for p in _PY2_HINTS):
+        reason += " (this looks like Python 2 code; secreview reviews Python 3 only)"
+    return reason
