@@ -44,7 +44,7 @@ def display_path(path: str, cwd: str | None = None) -> str:
 
 def discover(targets: list[str], exclude: list[str] | None = None) -> list[Target]:
     """Files to review, in a stable order, without duplicates."""
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", exclude or [])
+    spec = pathspec.GitIgnoreSpec.from_lines(exclude or [])
     found: dict[str, Target] = {}
     for target in targets:
         if not os.path.lexists(target):

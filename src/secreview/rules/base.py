@@ -99,8 +99,7 @@ class FileContext:
                severity: Level | None = None, confidence: Level | None = None,
                end_node: ast.AST | None = None, trace: Iterable[tuple[ast.AST, str]] = ()) -> None:
         end = end_node or node
-        location = Location(self.path, node.lineno, node.col_offset,
-                            end.end_lineno or end.lineno, end.end_col_offset or end.col_offset)
+        location = self._span(node, end)
         steps = tuple(TraceStep(self.location(n), note) for n, note in trace)
         self.findings.append(Finding(
             rule_id=rule.id,
@@ -117,8 +116,20 @@ class FileContext:
         ))
 
     def location(self, node: ast.AST) -> Location:
-        return Location(self.path, node.lineno, node.col_offset,
-                        node.end_lineno or node.lineno, node.end_col_offset or node.col_offset)
+        return self._span(node, node)
+
+    def _span(self, start: ast.AST, end: ast.AST) -> Location:
+        """A location with columns in characters (``ast`` counts UTF-8 bytes)."""
+        end_line = end.end_lineno or end.lineno
+        end_col = end.end_col_offset if end.end_col_offset is not None else end.col_offset
+        return Location(self.path, start.lineno, self._chars(start.lineno, start.col_offset),
+                        end_line, self._chars(end_line, end_col))
+
+    def _chars(self, line: int, byte_col: int) -> int:
+        text = self.source.line(line)
+        if text.isascii():
+            return byte_col
+        return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
 
     def statement_text(self, node: ast.AST) -> str:
         """Whitespace-normalised text of the simple statement holding ``node`` (or of ``node``)."""

@@ -331,6 +331,8 @@ class Index:
                 current, innermost = self.module_scope, False
                 continue
             found = current.bindings.get(name)
+            if found and current.kind == "comprehension":
+                return found[-1]  # targets are bound before the element is evaluated
             if found:
                 best = None
                 for binding in found:

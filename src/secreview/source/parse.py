@@ -103,7 +103,10 @@ def decode(data: bytes, display: str) -> str | Skipped:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        return Skipped(display, f"cannot decode: {exc.msg if hasattr(exc, 'msg') else exc}")
+        message = getattr(exc, "msg", None) or str(exc)
+        if "invalid or missing encoding" not in message:
+            return Skipped(display, f"cannot decode: {message}")
+        encoding = "utf-8"  # no usable declaration: say exactly where UTF-8 fails
     try:
         text = data.decode(encoding)
     except LookupError:

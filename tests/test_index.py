@@ -1,0 +1,155 @@
+"""Qualified-name resolution and scopes in the index."""
+
+import ast
+import textwrap
+
+import pytest
+
+from secreview.source.index import Index
+
+
+def calls(source: str) -> dict[str, str | None]:
+    """Map each call's source text (first occurrence) -> its qualified name."""
+    source = textwrap.dedent(source)
+    tree = ast.parse(source)
+    index = Index(tree, "mod")
+    found = {}
+    for call in index.of_type(ast.Call):
+        text = ast.get_source_segment(source, call.func)
+        found.setdefault(f"{call.lineno}:{text}", index.call_name(call))
+    return found
+
+
+def test_import_aliases():
+    assert calls("""
+        from subprocess import call as c
+        import os.path as p
+        import xml.etree.ElementTree as ET
+        import os.path
+        c("ls")
+        p.join("a")
+        ET.parse(x)
+        os.path.exists(y)
+        os.system(z)
+    """) == {
+        "6:c": "subprocess.call",
+        "7:p.join": "os.path.join",
+        "8:ET.parse": "xml.etree.ElementTree.parse",
+        "9:os.path.exists": "os.path.exists",
+        "10:os.system": "os.system",
+    }
+
+
+def test_builtins_and_unknown_names():
+    assert calls("""
+        eval(a)
+        undefined_thing(b)
+        import builtins
+        builtins.exec(c)
+    """) == {"2:eval": "builtins.eval", "3:undefined_thing": None, "5:builtins.exec": "builtins.exec"}
+
+
+def test_rebinding_in_function_shadows_import():
+    assert calls("""
+        import os
+        def f(value):
+            os = make_fake()
+            os.system(value)
+        def g(os):
+            os.system(1)
+        def h():
+            os.system(2)
+    """) == {"4:make_fake": None, "5:os.system": None, "7:os.system": None, "9:os.system": "os.system"}
+
+
+def test_class_scope_is_not_seen_from_methods():
+    assert calls("""
+        import subprocess
+        class Runner:
+            subprocess = None
+            subprocess.run(1)
+            def go(self):
+                subprocess.run(2)
+    """) == {"5:subprocess.run": None, "7:subprocess.run": "subprocess.run"}
+
+
+def test_flow_order_within_a_scope():
+    assert calls("""
+        import pickle
+        pickle.loads(a)
+        import json as pickle
+        pickle.loads(b)
+    """) == {"3:pickle.loads": "pickle.loads", "5:pickle.loads": "json.loads"}
+
+
+def test_function_sees_module_import_defined_later():
+    assert calls("""
+        def f(x):
+            return yaml.load(x)
+        import yaml
+    """) == {"3:yaml.load": "yaml.load"}
+
+
+def test_alias_assignment_and_instances():
+    assert calls("""
+        import subprocess
+        from flask import Flask
+        runner = subprocess.Popen
+        runner(cmd)
+        app = Flask(__name__)
+        app.run(debug=True)
+        session = requests_lib.Session()
+    """) == {
+        "5:runner": "subprocess.Popen",
+        "6:Flask": "flask.Flask",
+        "7:app.run": "flask.Flask().run",
+        "8:requests_lib.Session": None,
+    }
+
+
+def test_global_declaration_binds_module_name():
+    assert calls("""
+        def setup():
+            global loader
+            import pickle as loader
+        def use(data):
+            loader.loads(data)
+    """) == {"6:loader.loads": "pickle.loads"}
+
+
+def test_relative_and_star_imports():
+    assert calls("""
+        from . import utils
+        from ..common import run as r
+        from os import *
+        utils.go()
+        r()
+        system(x)
+    """) == {"5:utils.go": ".utils.go", "6:r": "..common.run", "7:system": "os.system"}
+
+
+def test_comprehension_and_lambda_scopes():
+    assert calls("""
+        import os
+        [os.system(c) for c in cmds]
+        [os(1) for os in items]
+        f = lambda os: os.system(2)
+    """) == {"3:os.system": "os.system", "4:os": None, "5:os.system": None}
+
+
+def test_parents_statements_and_functions():
+    source = "def f():\n    x = g(1 + 2)\n"
+    tree = ast.parse(source)
+    index = Index(tree, "m")
+    [call] = index.of_type(ast.Call)
+    assert isinstance(index.statement_of(call), ast.Assign)
+    assert index.function_of(call).name == "f"
+    assert index.scope_of(call).name == "m.f"
+    assert index.lookup("x", index.scope_of(call), (99, 0)).kind == "assign"
+
+
+@pytest.mark.parametrize("depth", [200])
+def test_deep_nesting_does_not_recurse(depth):
+    source = "x = " + "(" * depth + "1" + ")" * depth + "\n"
+    index = Index(ast.parse(source), "m")
+    assert index.module_scope.bindings["x"][0].kind == "assign"
