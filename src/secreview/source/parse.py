@@ -20,8 +20,6 @@ _PY2_HINTS = (
     re.compile(r"^\s*except\s+[\w.]+\s*,\s*\w+\s*:", re.M),
     re.compile(r"^\s*raise\s+\w+\s*,", re.M),
     re.compile(r"\bur[\"']"),
-    re.compile(r"\b0[0-7]+\b"),
-    re.compile(r"`[^`\n]+`"),
 )
 _PY2_MESSAGES = ("Missing parentheses in call to", "leading zeros in decimal integer")
 
