@@ -190,6 +190,8 @@ class FileContext:
             if binding is None or binding.kind not in ("assign", "walrus") or binding.value is None:
                 return NOT_CONSTANT
             return self.literal(binding.value, depth + 1)
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id in ("self", "cls"):
+            return self._attribute_literal(expr, depth)
         if isinstance(expr, (ast.Tuple, ast.List)):
             items = [self.literal(e, depth + 1) for e in expr.elts]
             if any(i is NOT_CONSTANT for i in items):
@@ -245,6 +247,20 @@ class FileContext:
             except (IndexError, KeyError, ValueError, AttributeError, TypeError):
                 return NOT_CONSTANT
         return NOT_CONSTANT
+
+    def _attribute_literal(self, expr: ast.Attribute, depth: int) -> object:
+        """``self.x`` is constant when every assignment to it in the class is the same literal."""
+        cls = self.index.class_of(expr)
+        values = self.index.attribute_values.get((cls, expr.attr)) if cls is not None else None
+        if not values:
+            return NOT_CONSTANT
+        first = self.literal(values[0], depth + 1)
+        if first is NOT_CONSTANT:
+            return NOT_CONSTANT
+        for value in values[1:]:
+            if self.literal(value, depth + 1) != first:
+                return NOT_CONSTANT
+        return first
 
     def is_constant(self, expr: ast.AST | None) -> bool:
         return self.literal(expr) is not NOT_CONSTANT

@@ -80,6 +80,9 @@ class Index:
         self.inner_scopes: dict[ast.AST, Scope] = {}  # def / class / lambda / comprehension -> its scope
         self.nodes: dict[type, list[ast.AST]] = {}  # collected nodes of interest, in source order
         self.functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        # (class node, attribute) -> values assigned to ``self.attribute`` in that class's methods
+        # (None for a value that is not a single expression, e.g. tuple unpacking or ``+=``)
+        self.attribute_values: dict[tuple[ast.ClassDef, str], list[ast.expr | None]] = {}
         self.module_scope = Scope("module", tree, None, module)
         self._collect = collect
         self._qualname_cache: dict[ast.AST, str | None] = {}
@@ -112,6 +115,8 @@ class Index:
                 if type(node.ctx) is Store:
                     self._bind_target(node, scope)
                 continue
+            if cls is ast.Attribute and type(node.ctx) is Store:
+                self._bind_attribute(node, scope)
             special = _SPECIAL.get(cls)
             if special is not None:
                 children = special(self, node, scope)
@@ -163,6 +168,17 @@ class Index:
         else:
             kind, pos = "other", _end(name)
         self._add(scope, Binding(name.id, kind, parent or name, pos, scope, None, value))
+
+    def _bind_attribute(self, node: ast.Attribute, scope: Scope) -> None:
+        owner = node.value
+        if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls")):
+            return
+        if scope.kind != "function" or scope.parent is None or scope.parent.kind != "class":
+            return
+        parent = self.parents.get(node)
+        value = parent.value if type(parent) in (ast.Assign, ast.AnnAssign) else None
+        key = (scope.parent.node, node.attr)
+        self.attribute_values.setdefault(key, []).append(value)
 
     # handlers for nodes that bind names or open scopes; each returns (child, scope) pairs
 
