@@ -46,7 +46,21 @@ def test_builtins_and_unknown_names():
         undefined_thing(b)
         import builtins
         builtins.exec(c)
-    """) == {"2:eval": "builtins.eval", "3:undefined_thing": None, "5:builtins.exec": "builtins.exec"}
+    """) == {"2:eval": "builtins.eval", "3:undefined_thing": "undefined_thing", "5:builtins.exec": "builtins.exec"}
+
+
+def test_a_segment_without_imports_reads_unbound_names_as_modules():
+    assert calls("""
+        def build(name):
+            subprocess.call("javac " + name, shell=True)
+            os = None
+    """) == {"3:subprocess.call": "subprocess.call"}
+    assert calls("""
+        def build(name):
+            os.system(name)
+        def other():
+            os = make()
+    """) == {"3:os.system": None, "5:make": "make"}
 
 
 def test_rebinding_in_function_shadows_import():
@@ -59,7 +73,7 @@ def test_rebinding_in_function_shadows_import():
             os.system(1)
         def h():
             os.system(2)
-    """) == {"4:make_fake": None, "5:os.system": None, "7:os.system": None, "9:os.system": "os.system"}
+    """) == {"4:make_fake": "make_fake", "5:os.system": "make_fake().system", "7:os.system": None, "9:os.system": "os.system"}
 
 
 def test_class_scope_is_not_seen_from_methods():
@@ -103,7 +117,7 @@ def test_alias_assignment_and_instances():
         "5:runner": "subprocess.Popen",
         "6:Flask": "flask.Flask",
         "7:app.run": "flask.Flask().run",
-        "8:requests_lib.Session": None,
+        "8:requests_lib.Session": "requests_lib.Session",
     }
 
 

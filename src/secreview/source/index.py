@@ -86,6 +86,8 @@ class Index:
         self.module_scope = Scope("module", tree, None, module)
         self._collect = collect
         self._qualname_cache: dict[ast.AST, str | None] = {}
+        self._unbound_cache: dict[str, bool] = {}
+        self._scope_list: list[Scope] | None = None
         self._build()
 
     # ------------------------------------------------------------------ building
@@ -373,7 +375,8 @@ class Index:
     def qualname(self, expr: ast.AST | None) -> str | None:
         """Dotted name an expression refers to: ``ET.parse`` -> ``xml.etree.ElementTree.parse``.
 
-        Builtins resolve to ``builtins.NAME``; a name bound to a call of something known resolves
+        Builtins resolve to ``builtins.NAME``; a name bound nowhere in the module resolves to
+        itself, read as a module (a segment without its imports); a name bound to a call of something known resolves
         to that thing followed by ``()`` (``app = Flask(...)``: ``app.run`` ->
         ``flask.Flask().run``). Locally computed values resolve to None.
         """
@@ -400,12 +403,27 @@ class Index:
                     return f"builtins.{expr.id}"
                 if self.module_scope.stars:
                     return f"{self.module_scope.stars[-1]}.{expr.id}"
+                if self._bound_nowhere(expr.id):
+                    # A name used but never bound: read it as the module of that name, so that a
+                    # code segment pasted without its imports still resolves (``subprocess.call``).
+                    return expr.id
                 return None
             return self._binding_qualname(binding, depth + 1)
         if isinstance(expr, ast.Call):
             func = self._qualname(expr.func, depth + 1)
             return f"{func}()" if func else None
         return None
+
+    def _bound_nowhere(self, name: str) -> bool:
+        cache = self._unbound_cache
+        if name not in cache:
+            cache[name] = not any(name in scope.bindings for scope in self._all_scopes())
+        return cache[name]
+
+    def _all_scopes(self) -> list[Scope]:
+        if self._scope_list is None:
+            self._scope_list = [self.module_scope, *self.inner_scopes.values()]
+        return self._scope_list
 
     def _binding_qualname(self, binding: Binding, depth: int) -> str | None:
         if binding.qualname is not None:
