@@ -31,7 +31,7 @@ def test_registry_is_not_empty():
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_rule_metadata(rule):
     assert re.fullmatch(r"SR\d{3}", rule.id)
-    assert re.fullmatch(r"[a-z]+(-[a-z0-9]+)*", rule.name)
+    assert re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", rule.name)
     assert rule.cwe in CWES and CWES[rule.cwe][1] in PILLARS
     assert isinstance(rule.severity, Level) and isinstance(rule.confidence, Level)
     assert rule.fix.strip().endswith(".")
