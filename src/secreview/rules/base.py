@@ -92,6 +92,7 @@ class FileContext:
         self.path = source.path
         self.context = context
         self.findings: list[Finding] = []
+        self.cache: dict[str, object] = {}  # per-file memo for rules: key by rule id
 
     # ------------------------------------------------------------------ reporting
 
@@ -249,9 +250,15 @@ class FileContext:
         return NOT_CONSTANT
 
     def _attribute_literal(self, expr: ast.Attribute, depth: int) -> object:
-        """``self.x`` is constant when every assignment to it in the class is the same literal."""
+        """``self.x`` is constant when every assignment to it in the class (in its body or to
+        ``self.x`` in its methods) is the same literal."""
         cls = self.index.class_of(expr)
-        values = self.index.attribute_values.get((cls, expr.attr)) if cls is not None else None
+        if cls is None:
+            return NOT_CONSTANT
+        values = list(self.index.attribute_values.get((cls, expr.attr), ()))
+        body = self.index.inner_scope(cls)
+        for binding in body.bindings.get(expr.attr, ()) if body is not None else ():
+            values.append(binding.value if binding.kind == "assign" else None)
         if not values:
             return NOT_CONSTANT
         first = self.literal(values[0], depth + 1)

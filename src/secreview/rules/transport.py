@@ -316,6 +316,8 @@ class InsecureTlsProtocol(Rule):
         elif isinstance(node, ast.Name):
             if type(node.ctx) is not ast.Load:
                 return
+            if node.id not in _WEAK_LAST and node.id not in _imported_weak_names(ctx):
+                return  # cheap exit: most names are not protocol constants
             binding = ctx.binding(node)
             if binding is None:
                 if node.id not in _WEAK_LAST:
@@ -348,6 +350,22 @@ class InsecureTlsProtocol(Rule):
                        f"`{setting}` is set to `{shown}`, so the context {effect} {version}, a protocol "
                        "version deprecated for known weaknesses that an attacker can force a connection "
                        "down to.")
+
+
+def _imported_weak_names(ctx: FileContext) -> frozenset[str]:
+    """Local names bound by importing one of the weak constants (``from ssl import X as Y``)."""
+    names = ctx.cache.get("SR402.names")
+    if names is None:
+        index = ctx.index
+        names = frozenset(
+            binding.name
+            for scope in (index.module_scope, *index.inner_scopes.values())
+            for bindings in scope.bindings.values()
+            for binding in bindings
+            if binding.kind == "import" and (binding.qualname or "").rpartition(".")[2] in _WEAK_LAST
+        )
+        ctx.cache["SR402.names"] = names
+    return names
 
 
 def _in_comparison(ctx: FileContext, node: ast.AST, parent: ast.AST | None) -> bool:

@@ -99,7 +99,7 @@ class Index:
         nodes = self.nodes
         stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.module_scope)]
         self.inner_scopes[self.tree] = self.module_scope
-        iter_fields = ast.iter_fields
+        fields_of = _FIELDS
         AST = ast.AST
         Name = ast.Name
         Store = ast.Store
@@ -124,8 +124,14 @@ class Index:
                 children = special(self, node, scope)
             else:
                 children = []
-                for _, value in iter_fields(node):
-                    if isinstance(value, list):
+                names = fields_of.get(cls)
+                if names is None:
+                    names = fields_of[cls] = tuple(f for f in cls._fields if f != "ctx")
+                for name in names:
+                    value = getattr(node, name, None)
+                    if value is None or type(value) in _LEAF_TYPES:
+                        continue
+                    if type(value) is list:
                         for item in value:
                             if isinstance(item, AST):
                                 children.append((item, scope))
@@ -443,6 +449,9 @@ class Index:
 def _end(node: ast.AST) -> Pos:
     return (node.end_lineno or node.lineno, node.end_col_offset or 0)
 
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_LEAF_TYPES = frozenset({str, int, float, complex, bytes, bool, type(None), type(...)})
 
 _SPECIAL = {
     ast.Import: Index._import,
