@@ -112,3 +112,21 @@ def test_stdin_segment(capsys, monkeypatch):
     report = json.loads(capsys.readouterr().out)
     assert [(f["location"]["path"], f["location"]["line"]) for f in report["findings"]] in ([("snippet.py", 2)], [])
     assert code in (0, 1)
+
+
+def test_an_indented_segment_is_reviewed_with_true_columns(capsys, monkeypatch):
+    import io
+    import sys
+
+    segment = b"    def run(self, name):\n        os.system('make ' + name)\n\n        return 1\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(segment)))
+    assert main(["--format", "json", "-"]) == 1
+    [finding] = json.loads(capsys.readouterr().out)["findings"]
+    assert (finding["location"]["line"], finding["location"]["column"]) == (2, 9)
+
+
+def test_inconsistently_indented_segment_is_still_a_syntax_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "seg.py").write_text("    x = 1\n  y = 2\n")
+    code, report = run_json(["seg.py"], capsys)
+    assert report["skipped"][0]["reason"].startswith("syntax error at line 1")

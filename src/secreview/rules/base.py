@@ -128,9 +128,10 @@ class FileContext:
 
     def _chars(self, line: int, byte_col: int) -> int:
         text = self.source.line(line)
+        shift = self.source.col_shift
         if text.isascii():
-            return byte_col
-        return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore"))
+            return byte_col + shift
+        return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore")) + shift
 
     def statement_text(self, node: ast.AST) -> str:
         """Whitespace-normalised text of the simple statement holding ``node`` (or of ``node``)."""

@@ -21,6 +21,19 @@ ALWAYS_SHELL = ("os.system", "os.popen", "subprocess.getoutput", "subprocess.get
                 "popen2.popen2", "popen2.popen3", "popen2.popen4", "os.popen2", "os.popen3", "os.popen4")
 
 
+def _sql_values(ctx: FileContext, dynamic: list[ast.expr]) -> list[ast.expr]:
+    """The interpolated parts that can carry a value: not numbers, not identifier names."""
+    unsafe = []
+    for part in dynamic:
+        if ctx.passes_through(part, NUMERIC):
+            continue
+        name = part.attr if isinstance(part, ast.Attribute) else part.id if isinstance(part, ast.Name) else ""
+        if name and _IDENTIFIER_NAME.search(name):
+            continue
+        unsafe.append(part)
+    return unsafe
+
+
 def _names(ctx: FileContext, parts: list[ast.expr], limit: int = 3) -> str:
     texts = []
     for part in parts:
@@ -235,6 +248,20 @@ _SQL = re.compile(
     r"|grant\b.+\bon|pragma\s+\w|where\b.+[=<>]|order\s+by|group\s+by|values\s*\()")
 
 
+# Statements unmistakably SQL, required when the callee is only presumed to run SQL.
+_STRONG_SQL = re.compile(
+    r"(?is)\b(select\s+(distinct\s+)?(\*|count\s*\(|[\w.]+(\s*,\s*[\w.]+)*)\s*\)?\s+from\b"
+    r"|insert\s+into\b|update\s+[\w.]+\s+set\b|delete\s+from\b"
+    r"|(create|drop|alter|truncate)\s+table\b)")
+# Callees named as query runners (``self._query``, ``db_execute``, ``run_sql``) and arguments
+# that are database handles (``get_rows(cur, sql)``).
+_RUNNER_NAME = re.compile(r"(?i)(query|sql|execute|^exec_|_exec$|^db_)")
+# Values named as SQL identifiers (``self.table``, ``column``): code picks these, not users; the
+# data-flow rules catch one that comes from a request.
+_IDENTIFIER_NAME = re.compile(r"(?i)(^|_)(table|tables|tablename|column|columns|schema|fields?)$")
+_HANDLE_NAMES = frozenset({"cur", "cursor", "conn", "connection", "db", "dbconn", "db_conn", "session"})
+
+
 @register
 class SqlStringBuilt(Rule):
     """SQL statement built from values by string formatting.
@@ -245,7 +272,12 @@ class SqlStringBuilt(Rule):
     `+`, `.format` or `join` from a value that is not constant. The constant text must look like
     SQL (a `SELECT ... FROM`, `INSERT INTO`, `WHERE ... =` and so on), so prose passed to an
     unrelated `execute` method is left alone. Values converted with `int()` or `float()` are
-    not counted.
+    not counted, nor are values named as identifiers (`table`, `self.table`, `column`,
+    `schema`), which code rather than users chooses. A project's own query helpers are covered too, with medium confidence: a call
+    to a function or method named like a query runner (`self._query(sql)`, `db_execute(sql)`,
+    `run_sql(...)`) or one that is handed a cursor or connection (`get_rows(cur, sql)`), when
+    the built text is unmistakably SQL (`SELECT ... FROM`, `INSERT INTO`, `UPDATE ... SET`,
+    `DELETE FROM`, `CREATE/DROP/ALTER TABLE`).
 
     ## Why it is dangerous
     A quote in the value ends the string literal in the statement and the rest is parsed as
@@ -280,6 +312,30 @@ class SqlStringBuilt(Rule):
     methods = ("execute", "executemany", "executescript", "raw", "extra", "read_sql", "read_sql_query")
     calls = ("sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text",
              "django.db.models.expressions.RawSQL", "pandas.read_sql", "pandas.read_sql_query")
+    nodes = (ast.Call,)
+
+    def check_node(self, ctx: FileContext, node: ast.AST) -> None:
+        """Project-specific query helpers: the callee's name or a database-handle argument."""
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if name is None or name in self.methods:
+            return  # handled by check_call
+        handed_handle = any(isinstance(a, ast.Name) and a.id in _HANDLE_NAMES for a in node.args)
+        if not handed_handle and not _RUNNER_NAME.search(name):
+            return
+        if ctx.qualname(func) in self.calls:
+            return
+        for arg in [*node.args, *(kw.value for kw in node.keywords)]:
+            if isinstance(arg, (ast.Name, ast.JoinedStr, ast.BinOp, ast.Call)) and ctx.is_string_building(arg):
+                consts, dynamic = ctx.string_parts(arg)
+                unsafe = _sql_values(ctx, dynamic)
+                if unsafe and _STRONG_SQL.search(" ".join(consts)):
+                    ctx.report(self, node,
+                               f"`{ctx.text(func, 40)}` is handed SQL built from {_names(ctx, unsafe)} by string "
+                               "formatting and, by its name or its database-handle argument, runs it. A quote in "
+                               "that value changes the statement itself.",
+                               confidence=Level.MEDIUM)
+                    return
 
     def check_call(self, ctx: FileContext, call: ast.Call, qualname: str | None) -> None:
         if isinstance(call.func, ast.Attribute) and call.func.attr == "extra":
@@ -290,7 +346,7 @@ class SqlStringBuilt(Rule):
         if query is None or not ctx.is_string_building(query):
             return
         consts, dynamic = ctx.string_parts(query)
-        unsafe = [d for d in dynamic if not ctx.passes_through(d, NUMERIC)]
+        unsafe = _sql_values(ctx, dynamic)
         if not unsafe or not _SQL.search(" ".join(consts)):
             return
         where = ctx.text(call.func, 40)

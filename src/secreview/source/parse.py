@@ -32,6 +32,8 @@ class SourceFile:
     text: str
     tree: ast.Module
     _lines: list[str] | None = field(default=None, repr=False)
+    # columns to add back when the text is a dedented segment (an indented method body pasted alone)
+    col_shift: int = 0
 
     @property
     def lines(self) -> list[str]:
@@ -135,12 +137,32 @@ def parse_text(text: str, display: str) -> SourceFile | Skipped:
             warnings.simplefilter("ignore")
             tree = ast.parse(text, filename=display, type_comments=False)
     except SyntaxError as exc:
+        if exc.msg == "unexpected indent" and text[:1] in (" ", "\t"):
+            segment = _dedented(text, display)
+            if segment is not None:
+                return segment
         return Skipped(display, _syntax_reason(exc, text), exc.lineno)
     except (RecursionError, MemoryError):
         return Skipped(display, "too deeply nested for Python's parser")
     except ValueError as exc:  # e.g. "source code string cannot contain null bytes" on some versions
         return Skipped(display, f"cannot parse: {exc}")
     return SourceFile(display, text, tree)
+
+
+def _dedented(text: str, display: str) -> SourceFile | None:
+    """Parse a segment whose every line shares the same indentation (say, a method copied out
+    of its class), keeping columns true to the original text."""
+    first = text.splitlines()[0]
+    prefix = first[: len(first) - len(first.lstrip())]
+    lines = text.splitlines(keepends=True)
+    if not all(line.startswith(prefix) or not line.strip() for line in lines):
+        return None
+    body = "".join(line[len(prefix):] if line.startswith(prefix) else line.lstrip(" \t") for line in lines)
+    parsed = parse_text(body, display)
+    if isinstance(parsed, Skipped):
+        return None
+    parsed.col_shift = len(prefix)
+    return parsed
 
 
 def _syntax_reason(exc: SyntaxError, text: str) -> str:
