@@ -383,6 +383,15 @@ class FileContext:
         return False
 
 
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def identifier_words(name: str) -> list[str]:
+    """Lower-case word parts of an identifier: ``newSessionID`` -> new, session, id;
+    ``DB_PASSWORD`` -> db, password. Matching whole parts keeps ``monkey`` from meaning ``key``."""
+    return [word.lower() for word in _WORD.findall(name)]
+
+
 def _stringish(expr: ast.AST) -> bool:
     return (isinstance(expr, ast.Constant) and isinstance(expr.value, str)) or isinstance(expr, ast.JoinedStr)
 

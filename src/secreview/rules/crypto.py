@@ -4,10 +4,9 @@ to resist factoring or discrete-log attacks."""
 from __future__ import annotations
 
 import ast
-import re
 
 from secreview.model import Level
-from secreview.rules.base import NOT_CONSTANT, FileContext, Rule
+from secreview.rules.base import NOT_CONSTANT, FileContext, Rule, identifier_words
 from secreview.rules.registry import register
 
 _PYCRYPTO = ("Crypto", "Cryptodome")  # PyCrypto / pycryptodome, and pycryptodomex
@@ -28,7 +27,6 @@ def _callee(ctx: FileContext, call: ast.Call, qualname: str | None) -> str:
     return shown
 
 
-_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 _SECRET_WORDS = frozenset({
     "password", "passwd", "pwd", "secret", "token", "tokens", "signature", "sign", "signs", "signed",
     "signing", "signer", "auth", "authn", "authz", "hmac", "key", "keys", "apikey", "passphrase", "credential",
@@ -43,7 +41,7 @@ _STRONG_WORDS = frozenset({"password", "passwd", "pwd", "secret", "passphrase", 
 
 
 def _words(name: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(name)]
+    return identifier_words(name)
 
 
 def _secretish(name: str | None) -> bool:

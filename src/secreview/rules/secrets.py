@@ -10,23 +10,15 @@ import re
 from collections import Counter
 
 from secreview.model import Level
-from secreview.rules.base import FileContext, Rule
+from secreview.rules.base import FileContext, Rule, identifier_words
 from secreview.rules.registry import register
 
 # ---------------------------------------------------------------------------- naming helpers
 
-_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
-_SPLIT = re.compile(r"[^A-Za-z0-9]+")
 
 
 def _parts(name: str) -> list[str]:
-    """Lower-case word parts of an identifier: ``newSessionID`` -> new, session, id;
-    ``DB_PASSWORD`` -> db, password. Matching on parts keeps ``monkey`` from meaning ``key``."""
-    found: list[str] = []
-    for chunk in _SPLIT.split(name):
-        if chunk:
-            found.extend(p.lower() for p in _CAMEL.findall(chunk))
-    return found
+    return identifier_words(name)
 
 
 def _singular(part: str) -> str:
