@@ -112,10 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] == "rules":
-            return _cmd_rules(argv[1:])
-        if argv and argv[0] == "explain":
-            return _cmd_explain(argv[1:])
+        if argv and argv[0] in COMMANDS:
+            return COMMANDS[argv[0]](argv[1:])
         return _cmd_review(argv)
     except UsageError as exc:
         return _fail(str(exc))
@@ -214,6 +212,14 @@ def _cmd_explain(argv: list[str]) -> int:
         """)
     sys.stdout.write(header + "\n" + rule.doc() + "\n")
     return EXIT_CLEAN
+
+
+# Subcommands: the first argument names one; anything else is a review of paths. (A folder with a
+# command's name is reviewed as ./NAME.)
+COMMANDS = {
+    "rules": _cmd_rules,
+    "explain": _cmd_explain,
+}
 
 
 if __name__ == "__main__":

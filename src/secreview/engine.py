@@ -155,12 +155,34 @@ def _finish(parsed: SourceFile | Skipped, ruleset: RuleSet, options: Options) ->
 
 
 def run(targets: list[Target], options: Options, stdin: tuple[str, bytes] | None = None) -> Review:
-    """Review files (and optionally one standard-input segment) and gather the results."""
+    """Review files (and optionally one standard-input segment) and gather the results.
+
+    Phases: the per-file phase (:func:`analyse_files`: read, parse, index, rules; independent per
+    file), the global phase (:func:`global_phase`: what needs every file, such as cross-module
+    data flow), then collection into a :class:`Review` and triage (suppressions, baselines, diff
+    filters) in :func:`triage`.
+    """
     ruleset = RuleSet.from_options(options)
-    results = [review_target(t, ruleset, options) for t in targets]
+    results = analyse_files(targets, ruleset, options)
     if stdin is not None:
         results.append(review_bytes(stdin[1], stdin[0], ruleset, options))
-    return collect(results)
+    results = global_phase(results, ruleset, options)
+    return triage(collect(results), options)
+
+
+def analyse_files(targets: list[Target], ruleset: RuleSet, options: Options) -> list[FileResult]:
+    """The per-file phase, one file at a time, in target order."""
+    return [review_target(t, ruleset, options) for t in targets]
+
+
+def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) -> list[FileResult]:
+    """The step that needs every file's results (cross-module analysis). Nothing yet."""
+    return results
+
+
+def triage(review: Review, options: Options) -> Review:
+    """Filters applied to the whole review (suppressions, baselines, diffs). Nothing yet."""
+    return review
 
 
 def collect(results: list[FileResult]) -> Review:
