@@ -2,6 +2,8 @@
 
     os.system(cmd)          # expect: SR101
     os.system(cmd)          # expect: SR101:high/medium     (severity/confidence asserted too)
+    os.system(cmd)          # expect: SR111@12              (data flow: the trace starts on line 12)
+    os.system(cmd)          # expect: SR111@12>13>15        (data flow: the trace's lines, exactly)
     subprocess.run(["ls"])  # ok: SR101
 
 An ``expect`` line must carry a finding of that rule starting on that line (with that severity and
@@ -21,8 +23,8 @@ from dataclasses import dataclass
 from secreview.engine import Options, RuleSet, review_bytes
 
 RULES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "rules")
-_MARK = re.compile(r"\b(expect|ok):\s*([A-Za-z0-9_:/,\- ]+)")
-_ITEM = re.compile(r"^(SR\d{3})(?::(low|medium|high)/(low|medium|high))?$")
+_MARK = re.compile(r"\b(expect|ok):\s*([A-Za-z0-9_:/,@>\- ]+)")
+_ITEM = re.compile(r"^(SR\d{3})(?::(low|medium|high)/(low|medium|high))?(?:@(\d+(?:>\d+)*))?$")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Expectation:
     rule: str
     severity: str | None = None
     confidence: str | None = None
+    trace: tuple[int, ...] = ()  # data-flow findings: the trace's lines, or just its source line
 
 
 def fixture_files() -> list[str]:
@@ -53,8 +56,17 @@ def expectations(text: str) -> list[Expectation]:
                 parsed = _ITEM.match(item.strip())
                 if not parsed:
                     raise ValueError(f"line {tok.start[0]}: bad fixture annotation {item!r}")
-                found.append(Expectation(m.group(1), tok.start[0], parsed.group(1), parsed.group(2), parsed.group(3)))
+                trace = tuple(int(n) for n in parsed.group(4).split(">")) if parsed.group(4) else ()
+                found.append(Expectation(m.group(1), tok.start[0], parsed.group(1), parsed.group(2), parsed.group(3),
+                                         trace))
     return found
+
+
+def _trace_matches(finding, expected: tuple[int, ...]) -> bool:
+    lines = tuple(step.location.line for step in finding.trace)
+    if len(expected) == 1:
+        return bool(lines) and lines[0] == expected[0]
+    return lines == expected
 
 
 def check_fixture(path: str) -> list[str]:
@@ -63,7 +75,7 @@ def check_fixture(path: str) -> list[str]:
         data = handle.read()
     text = data.decode("utf-8")
     display = os.path.relpath(path, RULES_DIR).replace(os.sep, "/")
-    options = Options()
+    options = Options(test_policy="keep")  # fixtures check what rules report, before context triage
     result = review_bytes(data, display, RuleSet.from_options(options), options)
     problems = [f"skipped: {s.reason}" for s in result.skipped]
     by_line: dict[tuple[int, str], list] = {}
@@ -80,6 +92,9 @@ def check_fixture(path: str) -> list[str]:
                                           for h in hits):
                 got = ", ".join(f"{h.severity.label}/{h.confidence.label}" for h in hits)
                 problems.append(f"{display}:{exp.line}: expected {exp.rule} {exp.severity}/{exp.confidence}, got {got}")
+            elif exp.trace and not any(_trace_matches(h, exp.trace) for h in hits):
+                got = " | ".join(">".join(str(s.location.line) for s in h.trace) or "no trace" for h in hits)
+                problems.append(f"{display}:{exp.line}: expected {exp.rule} trace {'>'.join(map(str, exp.trace))}, got {got}")
         elif hits:
             problems.append(f"{display}:{exp.line}: {exp.rule} must stay silent, got: {hits[0].message}")
     for (line, rule), hits in sorted(by_line.items()):

@@ -34,7 +34,9 @@ def compare(name, text):
         assert text == handle.read()
 
 
-@pytest.mark.parametrize("fmt, suffix", [("text", "txt"), ("json", "json"), ("sarif", "sarif")])
+@pytest.mark.parametrize("fmt, suffix", [("text", "txt"), ("json", "json"), ("sarif", "sarif"),
+                                         ("github", "github.txt"), ("gitlab", "gitlab.json"),
+                                         ("review-json", "review.json")])
 def test_whole_output(capsys, monkeypatch, fmt, suffix):
     code, out = render(capsys, monkeypatch, "--format", fmt, ".")
     assert code == 1

@@ -13,12 +13,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 from secreview import context as context_mod
+from secreview import outline as outline_mod
+from secreview import policy as policy_mod
+from secreview import suppress
 from secreview.discover import Target
+from secreview.filters import Filters
 from secreview.model import FileResult, Finding, Level, Review, Skipped
+from secreview.perf import RunStats
 from secreview.rules import registry
 from secreview.rules.base import FileContext, Rule
 from secreview.source.index import Index
 from secreview.source.parse import DEFAULT_MAX_BYTES, SourceFile, parse_bytes, read_source
+from secreview.taint import run as taint_run
 
 
 @dataclass
@@ -28,6 +34,18 @@ class Options:
     min_severity: Level = Level.LOW
     min_confidence: Level = Level.LOW
     max_file_size: int = DEFAULT_MAX_BYTES
+    taint_specs: list[str] = field(default_factory=list)  # extra taint spec files (TOML)
+    test_policy: str = "lower"  # hygiene findings in test code: lower | drop | keep (secreview.policy)
+    outline: bool = False  # build the written-review outline for --format review / markdown
+    # triage: per-file-ignores, suppression policy, baseline, diff filter (see secreview.filters)
+    filters: Filters = field(default_factory=Filters)
+    # How the per-file phase runs (secreview.parallel); none of these change a file's results, and
+    # they are left out of the cache key (secreview.cache.RUN_ONLY_FIELDS lists them).
+    jobs: int = 0  # worker processes; 0 = one per core (small runs stay in this process)
+    cache_dir: str | None = None  # per-file result cache folder (secreview.cache); None = no cache
+    file_timeout: float = 60.0  # seconds per file before it is skipped; 0 = no limit
+    progress: bool = False  # draw a progress bar on standard error (the CLI decides: a terminal, not --quiet)
+    stats: RunStats | None = None  # collects phase times, notes and (when detailed) --profile data
 
 
 class RuleSet:
@@ -50,6 +68,7 @@ class RuleSet:
             for node_type in rule.nodes:
                 self.nodes[node_type].append(rule)
         self.collect = frozenset({ast.Call, *self.nodes})
+        self.flow_ids = {rule.id for rule in self.rules if getattr(rule, "sink_kind", None)}
 
     @classmethod
     def from_options(cls, options: Options) -> RuleSet:
@@ -77,8 +96,10 @@ def module_name(display: str) -> str:
     return ".".join(parts) or "__main__"
 
 
-def review_source(source: SourceFile, ruleset: RuleSet, options: Options) -> FileResult:
-    """Analyse one parsed file."""
+def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
+                  external: dict | None = None) -> FileResult:
+    """Analyse one parsed file. ``external`` holds other modules' data-flow summaries (the
+    cross-module step passes them when it re-analyses a file)."""
     skipped: list[Skipped] = []
     try:
         index = Index(source.tree, module_name(source.path), ruleset.collect)
@@ -98,10 +119,24 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options) -> Fil
         for node in index.of_type(node_type):
             for rule in rules:
                 _guarded(rule, ctx, node, skipped, lambda r=rule, n=node: r.check_node(ctx, n))
-    findings = [f for f in ctx.findings
+    taint_record = None
+    if ruleset.flow_ids:
+        try:
+            flows, taint_record = taint_run.analyse(ctx, ruleset.flow_ids, tuple(options.taint_specs), external)
+            ctx.findings = taint_run.merge(ctx.findings, flows)
+        except (RecursionError, MemoryError):
+            skipped.append(Skipped(source.path, "partly reviewed: data-flow analysis ran out of stack "
+                                                "(too deeply nested)"))
+    kept, dropped, analysis = policy_mod.apply(ctx.findings, source.path, index, source.text[:2000],
+                                               options.test_policy)
+    findings = [f for f in kept
                 if f.severity >= options.min_severity and f.confidence >= options.min_confidence]
     findings = _with_fingerprints(sorted(set(findings), key=Finding.sort_key))
-    return FileResult(source.path, tuple(findings), tuple(skipped), source.line_count, label)
+    dropped = _with_fingerprints(sorted(set(dropped), key=Finding.sort_key))
+    outline = outline_mod.build_guarded(ctx, analysis, findings, dropped, skipped) if options.outline else None
+    return replace(FileResult(source.path, tuple(findings), tuple(skipped), source.line_count, label),
+                   taint=taint_record, suppressions=suppress.extract(source.text),
+                   dropped=tuple(dropped), outline=outline)
 
 
 def _guarded(rule: Rule, ctx: FileContext, node: ast.AST, skipped: list[Skipped], check) -> None:
@@ -166,23 +201,42 @@ def run(targets: list[Target], options: Options, stdin: tuple[str, bytes] | None
     results = analyse_files(targets, ruleset, options)
     if stdin is not None:
         results.append(review_bytes(stdin[1], stdin[0], ruleset, options))
-    results = global_phase(results, ruleset, options)
-    return triage(collect(results), options)
+    stats = options.stats or RunStats()
+    with stats.phase("global (cross-module)"):
+        results = global_phase(results, ruleset, options)
+    with stats.phase("triage"):
+        return triage(collect(results), options)
 
 
 def analyse_files(targets: list[Target], ruleset: RuleSet, options: Options) -> list[FileResult]:
-    """The per-file phase, one file at a time, in target order."""
-    return [review_target(t, ruleset, options) for t in targets]
+    """The per-file phase, in target order: cached, in worker processes, within the per-file
+    time budget (:func:`secreview.parallel.analyse_files`)."""
+    from secreview import parallel
+
+    return parallel.analyse_files(targets, ruleset, options)
 
 
 def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) -> list[FileResult]:
-    """The step that needs every file's results (cross-module analysis). Nothing yet."""
-    return results
+    """The step that needs every file's results: cross-module data flow. Files whose calls reach
+    another module's function summary are analysed again with those summaries."""
+    if not ruleset.flow_ids:
+        return results
+
+    def rerun(result: FileResult, table: dict) -> FileResult | None:
+        parsed = read_source(result.path, result.path, options.max_file_size)
+        if isinstance(parsed, Skipped):
+            return None
+        return review_source(parsed, ruleset, options, external=table)
+
+    return taint_run.project(results, rerun)
 
 
 def triage(review: Review, options: Options) -> Review:
-    """Filters applied to the whole review (suppressions, baselines, diffs). Nothing yet."""
-    return review
+    """Filters applied to the whole review: per-file-ignores, suppression comments, the
+    baseline and the diff filter (:func:`secreview.filters.apply`)."""
+    from secreview import filters
+
+    return filters.apply(review, options)
 
 
 def collect(results: list[FileResult]) -> Review:

@@ -98,6 +98,7 @@ CWES: dict[int, tuple[str, int]] = {
     669: ('Incorrect Resource Transfer Between Spheres', 664),
     674: ('Uncontrolled Recursion', 691),
     703: ("Improper Check or Handling of Exceptional Conditions", 703),
+    710: ("Improper Adherence to Coding Standards", 710),
     732: ("Incorrect Permission Assignment for Critical Resource", 284),
     755: ('Improper Handling of Exceptional Conditions', 703),
     770: ("Allocation of Resources Without Limits or Throttling", 664),
@@ -167,6 +168,11 @@ class Finding:
     snippet: str = ""
     fingerprint: str = ""
     trace: tuple[TraceStep, ...] = ()
+    # why context triage changed this finding (lowered or dropped in test code); '' when it did not
+    triage: str = ""
+    # first and last line of the flagged statement (suppression comments on any of them apply);
+    # (0, 0) when unknown. Not part of the JSON report.
+    statement_lines: tuple[int, int] = (0, 0)
 
     @property
     def pillar(self) -> int:
@@ -193,6 +199,7 @@ class Finding:
             "snippet": self.snippet,
             "fingerprint": self.fingerprint,
             "trace": [step.to_dict() for step in self.trace],
+            "triage": self.triage,
         }
 
 
@@ -218,6 +225,15 @@ class FileResult:
     lines: int = 0
     context: str = "production"
     reviewed: bool = True
+    # hygiene findings the test-code policy set aside (each with its reason in ``triage``)
+    dropped: tuple[Finding, ...] = ()
+    # plain JSON data for the written review (secreview.outline), built only when asked for
+    outline: dict | None = None
+    # suppression comments of the file, (line, col, end_col, comment text): see secreview.suppress
+    suppressions: tuple[tuple[int, int, int, str], ...] = ()
+    # the file's record for the cross-module data-flow step (JSON): module name, function
+    # summaries, calls into other modules; see secreview.taint.run
+    taint: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +241,10 @@ class Review:
     findings: tuple[Finding, ...]
     skipped: tuple[Skipped, ...]
     files: tuple[FileResult, ...] = field(default=())
+    # set by a diff review: display path -> changed (added) line numbers of the new revision
+    changed_lines: dict[str, frozenset[int]] | None = None
+    # (start, end) as UTC ISO-8601 times when the run asked for them (--sarif-timing)
+    timing: tuple[str, str] | None = None
 
     @property
     def files_reviewed(self) -> int:

@@ -93,9 +93,23 @@ def _result(f: Finding, rule_index: int) -> dict:
     return result
 
 
+def _rule(rule_id: str) -> type[Rule]:
+    from secreview.suppress import META_RULES  # SR001 / SR002, reported by the triage phase
+
+    return META_RULES.get(rule_id) or registry.get(rule_id)
+
+
+def _invocation(review: Review, notifications: list[dict]) -> dict:
+    invocation: dict = {"executionSuccessful": True}
+    if review.timing is not None:  # only with --sarif-timing: times make every run's bytes differ
+        invocation["startTimeUtc"], invocation["endTimeUtc"] = review.timing
+    invocation["toolExecutionNotifications"] = notifications
+    return invocation
+
+
 def as_dict(review: Review) -> dict:
     used = sorted({f.rule_id for f in review.findings})
-    rules = [registry.get(rule_id) for rule_id in used]
+    rules = [_rule(rule_id) for rule_id in used]
     index = {rule.id: i for i, rule in enumerate(rules)}
     notifications = []
     for s in review.skipped:
@@ -119,10 +133,7 @@ def as_dict(review: Review) -> dict:
                 "informationUri": INFO_URI,
                 "rules": [_rule_entry(rule) for rule in rules],
             }},
-            "invocations": [{
-                "executionSuccessful": True,
-                "toolExecutionNotifications": notifications,
-            }],
+            "invocations": [_invocation(review, notifications)],
             "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The folder secreview was run from."}}},
             "results": [_result(f, index[f.rule_id]) for f in review.findings],
             "columnKind": "unicodeCodePoints",

@@ -17,11 +17,14 @@ def render_text(review: Review) -> str:
         loc = f.location
         out.append(
             f"{loc.path}:{loc.line}:{loc.col + 1}: {f.rule_id} [{f.severity.label}/{f.confidence.label}] "
-            f"CWE-{f.cwe} {f.rule_name}: {f.message} Fix: {f.fix}"
+            f"CWE-{f.cwe} {f.rule_name}: {f.message} Fix: {f.fix}" + (f" Triage: {f.triage}" if f.triage else "")
         )
     for s in review.skipped:
         where = f"{s.path}:{s.line}" if s.line else s.path
         out.append(f"{where}: skipped: {s.reason}")
+    for f in sorted((d for r in review.files for d in r.dropped), key=lambda d: d.sort_key()):
+        loc = f.location  # set aside by --test-policy drop, shown with the reason
+        out.append(f"{loc.path}:{loc.line}:{loc.col + 1}: {f.rule_id} {f.rule_name} set aside: {f.triage}")
     files = _plural(review.files_reviewed, "file")
     not_reviewed = sum(1 for r in review.files if not r.reviewed)
     tail = f"; {_plural(not_reviewed, 'file')} skipped" if not_reviewed else ""

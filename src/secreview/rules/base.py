@@ -98,10 +98,12 @@ class FileContext:
 
     def report(self, rule: Rule, node: ast.AST, message: str, *, fix: str | None = None,
                severity: Level | None = None, confidence: Level | None = None,
-               end_node: ast.AST | None = None, trace: Iterable[tuple[ast.AST, str]] = ()) -> None:
+               end_node: ast.AST | None = None,
+               trace: Iterable[tuple[ast.AST, str] | TraceStep] = ()) -> None:
         end = end_node or node
         location = self._span(node, end)
-        steps = tuple(TraceStep(self.location(n), note) for n, note in trace)
+        steps = tuple(item if isinstance(item, TraceStep) else TraceStep(self.location(item[0]), item[1])
+                      for item in trace)
         self.findings.append(Finding(
             rule_id=rule.id,
             rule_name=rule.name,
@@ -114,6 +116,7 @@ class FileContext:
             context=self.context,
             snippet=self.statement_text(node),
             trace=steps,
+            statement_lines=self.statement_lines(node, location),
         ))
 
     def location(self, node: ast.AST) -> Location:
@@ -132,6 +135,18 @@ class FileContext:
         if text.isascii():
             return byte_col + shift
         return len(text.encode("utf-8")[:byte_col].decode("utf-8", errors="ignore")) + shift
+
+    def statement_lines(self, node: ast.AST, location: Location) -> tuple[int, int]:
+        """First and last line of the simple statement holding ``node``; for a compound statement
+        (``if``, ``with``, ``def`` ...) only its header up to the flagged node. Suppression
+        comments on any of these lines apply to the finding."""
+        stmt = self.index.statement_of(node)
+        start, end = location.line, location.end_line
+        if stmt is not None and not _is_compound(stmt):
+            start, end = min(start, stmt.lineno), max(end, stmt.end_lineno or stmt.lineno)
+        elif stmt is not None:
+            start = min(start, stmt.lineno)
+        return start, end
 
     def statement_text(self, node: ast.AST) -> str:
         """Whitespace-normalised text of the simple statement holding ``node`` (or of ``node``)."""
@@ -327,6 +342,10 @@ class FileContext:
         elif isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
             add(expr.left)
             add(expr.right)
+        elif isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mult) and any(
+                isinstance(side, ast.Constant) and isinstance(side.value, (str, bytes)) for side in (expr.left, expr.right)):
+            # "?" * len(values): a repeated constant (placeholders), whatever the count
+            add(expr.left if isinstance(expr.left, ast.Constant) else expr.right)
         elif isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mod):
             add(expr.left)
             right = expr.right

@@ -226,6 +226,7 @@ class WeakHash(Rule):
 
     id = "SR301"
     name = "weak-hash"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 328
     severity = Level.MEDIUM
     confidence = Level.MEDIUM
@@ -398,6 +399,7 @@ class WeakCipher(Rule):
 
     id = "SR302"
     name = "weak-cipher"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 327
     severity = Level.HIGH
     confidence = Level.HIGH
@@ -465,6 +467,7 @@ class EcbMode(Rule):
 
     id = "SR303"
     name = "ecb-mode"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 327
     severity = Level.MEDIUM
     confidence = Level.HIGH
@@ -576,6 +579,7 @@ class WeakKeySize(Rule):
 
     id = "SR304"
     name = "weak-key-size"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 326
     severity = Level.MEDIUM
     confidence = Level.HIGH

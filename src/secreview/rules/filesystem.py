@@ -160,6 +160,7 @@ class InsecureTempFile(Rule):
 
     id = "SR601"
     name = "insecure-temp-file"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 377
     severity = Level.HIGH
     confidence = Level.HIGH
@@ -289,6 +290,7 @@ class HardcodedTmpPath(Rule):
 
     id = "SR602"
     name = "hardcoded-tmp-path"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 377
     severity = Level.MEDIUM
     confidence = Level.MEDIUM
@@ -491,6 +493,7 @@ class PermissiveFileMode(Rule):
 
     id = "SR603"
     name = "permissive-file-mode"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 732
     severity = Level.HIGH
     confidence = Level.HIGH

@@ -316,6 +316,7 @@ class InsecureRandom(Rule):
 
     id = "SR501"
     name = "insecure-random"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 338
     severity = Level.MEDIUM
     confidence = Level.MEDIUM
@@ -700,6 +701,7 @@ class HardcodedSecret(Rule):
 
     id = "SR502"
     name = "hardcoded-secret"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 798
     severity = Level.HIGH
     confidence = Level.MEDIUM

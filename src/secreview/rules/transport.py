@@ -114,6 +114,7 @@ class TlsVerificationDisabled(Rule):
 
     id = "SR401"
     name = "tls-verification-disabled"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 295
     severity = Level.HIGH
     confidence = Level.HIGH
@@ -292,6 +293,7 @@ class InsecureTlsProtocol(Rule):
 
     id = "SR402"
     name = "insecure-tls-protocol"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 327
     severity = Level.HIGH
     confidence = Level.HIGH
@@ -437,6 +439,7 @@ class RequestWithoutTimeout(Rule):
 
     id = "SR403"
     name = "request-without-timeout"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 400
     severity = Level.MEDIUM
     confidence = Level.HIGH
@@ -584,6 +587,7 @@ class BindAllInterfaces(Rule):
 
     id = "SR404"
     name = "bind-all-interfaces"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 1327
     severity = Level.MEDIUM
     confidence = Level.MEDIUM

@@ -95,6 +95,7 @@ class FlaskDebugMode(Rule):
 
     id = "SR604"
     name = "flask-debug-mode"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 489
     severity = Level.HIGH
     confidence = Level.HIGH
@@ -248,6 +249,7 @@ class Jinja2AutoescapeOff(Rule):
 
     id = "SR605"
     name = "jinja2-autoescape-off"
+    hygiene = True  # weak practice rather than a reachable flow: see secreview.policy
     cwe = 79
     severity = Level.HIGH
     confidence = Level.HIGH

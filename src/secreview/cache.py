@@ -1,0 +1,474 @@
+"""The per-file result cache: an unchanged file is not read by the parser again.
+
+A file's results are stored under a key made of
+
+- the file's display path and the SHA-256 of its bytes,
+- the *engine*: secreview's version, a hash of every source and data file of the installed
+  package (so an edited rule invalidates everything) and the Python version (``ast`` changes
+  between versions),
+- the *configuration*: the selected rules and every :class:`~secreview.engine.Options` field that
+  can change a file's results (thresholds, size limit, rule options, the contents of taint-spec
+  files); fields that only steer the run (``jobs``, the cache folder, the progress bar, the
+  per-file time budget, profiling) are left out (:data:`RUN_ONLY_FIELDS`).
+
+Storage is one SQLite file (``results.sqlite3``) in the cache folder; each value is the JSON form
+of a :class:`~secreview.model.FileResult` with a SHA-256 checksum over key and value. Nothing is
+ever pickled. A damaged database (not a database, malformed pages, a foreign or older layout) is
+deleted and rebuilt; a damaged row (bad checksum, bad JSON, a shape that no longer decodes) is a
+miss and is overwritten. Writes happen in transactions, so an interrupted run leaves whole
+entries or none. A result is only stored when it survives the JSON round trip unchanged, so a
+cached result is always byte-for-byte the result a fresh analysis would give.
+
+Serialisation is generic: :func:`to_json` and :func:`from_json` walk ``dataclasses.fields`` and
+the field annotations, so fields added to ``FileResult`` or ``Finding`` later are cached too, as
+long as their values are JSON-able (dataclasses, enums, tuples, lists, dicts with string keys,
+strings, numbers, booleans, ``None``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+import types
+import typing
+from collections.abc import Callable, Iterable
+
+from secreview import __version__
+from secreview.model import FileResult
+
+DB_NAME = "results.sqlite3"
+FORMAT = 1  # bump when the table layout or the value encoding changes
+_APPLICATION_ID = 0x53526376  # "SRcv": marks the database as ours
+_OWN_FILES = (DB_NAME, DB_NAME + "-journal", DB_NAME + "-wal", DB_NAME + "-shm")
+
+# Options fields that steer a run but never change a file's results (filters are triage: applied
+# to the whole review after the per-file phase).
+RUN_ONLY_FIELDS = frozenset({"jobs", "cache_dir", "file_timeout", "progress", "stats", "filters"})
+
+# SQLite errors that say "not now" rather than "this file is damaged": the cache is left alone
+# (and unused for this run) instead of being rebuilt.
+_TRANSIENT = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR",
+                        "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH", "SQLITE_NOMEM", "SQLITE_INTERRUPT"})
+
+
+class CacheError(Exception):
+    """The cache folder cannot be used at all (it is a file, or cannot be created)."""
+
+
+def default_dir() -> str:
+    """``$XDG_CACHE_HOME/secreview``, else ``~/.cache/secreview``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "secreview")
+
+
+# ---------------------------------------------------------------------------- keys
+
+
+@functools.cache
+def engine_key() -> str:
+    """secreview's version, the hash of its own source and data files, and the Python version."""
+    digest = hashlib.sha256()
+    digest.update(f"secreview {__version__}\0python {sys.version}\0format {FORMAT}\0".encode())
+    package = os.path.dirname(os.path.abspath(__file__))
+    found = []
+    for folder, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in files:
+            if name.endswith((".py", ".toml", ".json", ".txt", ".yaml", ".yml")):
+                found.append(os.path.join(folder, name))
+    for path in sorted(found):
+        digest.update(os.path.relpath(path, package).replace(os.sep, "/").encode() + b"\0")
+        with open(path, "rb") as handle:
+            digest.update(hashlib.sha256(handle.read()).digest())
+    return digest.hexdigest()
+
+
+def config_key(rule_ids: Iterable[str], options: object) -> str:
+    """The part of every key that depends on the rule selection and the options."""
+    state = {"engine": engine_key(), "rules": sorted(rule_ids)}
+    if dataclasses.is_dataclass(options):
+        for f in dataclasses.fields(options):
+            if f.name not in RUN_ONLY_FIELDS:
+                state[f.name] = _canonical(getattr(options, f.name))
+        # Files the options point at whose contents change results (taint specifications).
+        for name in ("taint_specs", "taint_spec_files"):
+            for path in _paths(getattr(options, name, None)):
+                state[f"{name}:{path}"] = _file_digest(path)
+    text = json.dumps(state, sort_keys=True, ensure_ascii=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _paths(value: object) -> list[str]:
+    if isinstance(value, (str, os.PathLike)):
+        return [os.fspath(value)]
+    if isinstance(value, (list, tuple)):
+        return [os.fspath(v) for v in value if isinstance(v, (str, os.PathLike))]
+    return []
+
+
+def _file_digest(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except OSError as exc:
+        return f"unreadable: {exc.errno}"
+
+
+def _canonical(value: object) -> object:
+    """A JSON-able form of an option value with a stable order (sets sorted, enums by name)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__name__}.{value.name}"
+    if isinstance(value, dict):
+        return sorted([repr(k), _canonical(v)] for k, v in value.items())
+    if isinstance(value, (set, frozenset)):
+        return sorted(repr(_canonical(v)) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return repr(value)
+
+
+def file_key(config: str, display: str, data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    return hashlib.sha256(f"{config}\0{display}\0{digest}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# ---------------------------------------------------------------------------- JSON codec
+
+
+def to_json(value: object) -> object:
+    """The JSON form of a result: dataclasses as objects (every field), enums by value,
+    tuples as lists. Raises TypeError for anything else that JSON cannot hold."""
+    if value is None or isinstance(value, (str, bool, int, float)) and not isinstance(value, enum.Enum):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (tuple, list)):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError("cannot cache a dict with keys that are not strings")
+        return {k: to_json(v) for k, v in value.items()}
+    raise TypeError(f"cannot cache a value of type {type(value).__name__}")
+
+
+def from_json(kind: object, data: object) -> object:
+    """Rebuild a value of type ``kind`` (a class or an annotation) from its JSON form."""
+    if data is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin is None:
+        if isinstance(kind, type):
+            if dataclasses.is_dataclass(kind):
+                if not isinstance(data, dict):
+                    raise ValueError(f"expected an object for {kind.__name__}")
+                hints = _hints(kind)
+                values = {}
+                for f in dataclasses.fields(kind):
+                    if f.name in data:
+                        values[f.name] = from_json(hints.get(f.name, typing.Any), data[f.name])
+                    elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                        raise ValueError(f"{kind.__name__}.{f.name} is missing")
+                return kind(**values)
+            if issubclass(kind, enum.Enum):
+                return kind(data)
+            if kind is tuple and isinstance(data, list):
+                return tuple(data)
+            if kind is float and isinstance(data, int) and not isinstance(data, bool):
+                return float(data)
+        return data
+    args = typing.get_args(kind)
+    if origin is tuple:
+        if not isinstance(data, list):
+            raise ValueError("expected a list for a tuple")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(from_json(args[0], v) for v in data)
+        if args and len(args) == len(data):
+            return tuple(from_json(a, v) for a, v in zip(args, data))
+        return tuple(data)
+    if origin is list:
+        return [from_json(args[0] if args else typing.Any, v) for v in data]
+    if origin is dict:
+        value_kind = args[1] if len(args) == 2 else typing.Any
+        return {k: from_json(value_kind, v) for k, v in data.items()}
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:
+            return from_json(options[0], data)
+        for option in options:  # the first member whose shape matches
+            if isinstance(option, type) and dataclasses.is_dataclass(option) and isinstance(data, dict):
+                return from_json(option, data)
+            if typing.get_origin(option) in (tuple, list) and isinstance(data, list):
+                return from_json(option, data)
+        return data
+    if origin is typing.Literal:
+        return data
+    return data
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, object]:
+    """Field annotations of a dataclass, resolved; one that cannot be resolved reads as Any."""
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # an annotation naming something only imported for type checking
+        hints = {}
+        for klass in reversed(cls.__mro__):
+            for name, annotation in getattr(klass, "__annotations__", {}).items():
+                probe = type("_Probe", (), {"__annotations__": {name: annotation}, "__module__": klass.__module__})
+                try:
+                    hints[name] = typing.get_type_hints(probe)[name]
+                except Exception:
+                    hints[name] = typing.Any
+        return hints
+
+
+def dump_result(result: FileResult) -> str | None:
+    """The stored text of a result, or None when it cannot be stored faithfully."""
+    try:
+        text = json.dumps(to_json(result), ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+        if load_result(text) != result:
+            return None  # would not come back identical (a list where a tuple was, say)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return text
+
+
+def load_result(text: str) -> FileResult:
+    value = from_json(FileResult, json.loads(text))
+    if not isinstance(value, FileResult):
+        raise ValueError("not a file result")
+    return value
+
+
+# ---------------------------------------------------------------------------- storage
+
+
+def _checksum(key: str, text: str) -> str:
+    return hashlib.sha256(f"{key}\0{text}".encode()).hexdigest()
+
+
+class Cache:
+    """The result store in one folder. Every method is safe to call on a damaged store: damage
+    is reported through ``note`` and the store is rebuilt; a store that cannot be used at all
+    (locked by another run for too long, a read-only folder) makes lookups miss and writes no-ops."""
+
+    def __init__(self, folder: str, config: str, note: Callable[[str], None] | None = None):
+        self.folder = folder
+        self.path = os.path.join(folder, DB_NAME)
+        self.config = config
+        self.engine = engine_key()
+        self.note = note or (lambda message: None)
+        self.hits = 0
+        self.misses = 0
+        self.stored = 0
+        self.rebuilt = False
+        self.broken_rows = 0
+        self._conn: sqlite3.Connection | None = None
+        self._disabled = False
+        self._pruned = False
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise CacheError(f"cannot create the cache folder {folder}: {exc.strerror or exc}") from None
+        if not os.path.isdir(folder):
+            raise CacheError(f"the cache folder {folder} is not a folder")
+        self._connect()
+
+    # -- connection
+
+    def _connect(self) -> None:
+        for attempt in (1, 2):
+            conn = None
+            try:
+                conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if not tables and app_id == 0 and version == 0:
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+                    conn.execute(f"PRAGMA user_version = {FORMAT}")
+                    conn.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, engine TEXT NOT NULL, "
+                                 "checksum TEXT NOT NULL, data TEXT NOT NULL) WITHOUT ROWID")
+                    conn.execute("COMMIT")
+                elif app_id != _APPLICATION_ID or version != FORMAT or "results" not in tables:
+                    raise sqlite3.DatabaseError("not a secreview cache of this format")
+                self._conn = conn
+                return
+            except sqlite3.DatabaseError as exc:
+                if conn is not None:
+                    conn.close()
+                if _transient(exc) or attempt == 2:
+                    self._give_up(exc)
+                    return
+                self._discard(f"the cache {self.path} was damaged ({exc}) and has been rebuilt")
+
+    def _discard(self, message: str) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+            self._conn = None
+        for name in _OWN_FILES:
+            try:
+                os.unlink(os.path.join(self.folder, name))
+            except FileNotFoundError:
+                pass
+            except OSError:
+                pass
+        if not self.rebuilt:
+            self.note(message)
+        self.rebuilt = True
+
+    def _give_up(self, exc: Exception) -> None:
+        if not self._disabled:
+            self.note(f"the cache {self.path} cannot be used for this run ({exc}); results are not cached")
+        self._disabled = True
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+        self._conn = None
+
+    def _damaged(self, exc: sqlite3.DatabaseError) -> None:
+        if _transient(exc):
+            self._give_up(exc)
+        else:
+            self._discard(f"the cache {self.path} was damaged ({exc}) and has been rebuilt")
+            self._connect()
+
+    # -- lookups and writes
+
+    def key(self, display: str, data: bytes) -> str:
+        return file_key(self.config, display, data)
+
+    def get_many(self, keys: list[str]) -> dict[str, FileResult]:
+        """Results stored under ``keys``; damaged rows are left out (and counted)."""
+        found: dict[str, FileResult] = {}
+        if self._conn is None or not keys:
+            self.misses += len(keys)
+            return found
+        rows: list[tuple[str, str, str, str]] = []
+        try:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows.extend(self._conn.execute(
+                    f"SELECT key, engine, checksum, data FROM results WHERE key IN ({marks})", chunk))
+        except sqlite3.DatabaseError as exc:
+            self._damaged(exc)
+            self.misses += len(keys)
+            return {}
+        for key, engine, checksum, text in rows:
+            if engine != self.engine or checksum != _checksum(key, text):
+                self.broken_rows += 1
+                continue
+            try:
+                found[key] = load_result(text)
+            except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+                self.broken_rows += 1
+        self.hits += len(found)
+        self.misses += len(keys) - len(found)
+        return found
+
+    def put_many(self, items: list[tuple[str, FileResult]]) -> None:
+        """Store results (one transaction; results that cannot be stored faithfully are left out)."""
+        if not items:
+            return
+        rows = []
+        for key, result in items:
+            text = dump_result(result)
+            if text is not None:
+                rows.append((key, self.engine, _checksum(key, text), text))
+        if not rows:
+            return
+        for attempt in (1, 2):
+            if self._conn is None:
+                return
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if not self._pruned:  # entries of another engine can never be used again
+                        self._conn.execute("DELETE FROM results WHERE engine != ?", (self.engine,))
+                        self._pruned = True
+                    self._conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?)", rows)
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn is not None and self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+                self.stored += len(rows)
+                return
+            except sqlite3.DatabaseError as exc:
+                self._damaged(exc)
+                if attempt == 2 or self._disabled:
+                    return
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+            self._conn = None
+
+
+def _transient(exc: Exception) -> bool:
+    return getattr(exc, "sqlite_errorname", "") in _TRANSIENT
+
+
+def clear(folder: str) -> tuple[int, int]:
+    """Remove the cache files secreview owns in ``folder``: (entries removed, files removed).
+    Nothing else in the folder is touched."""
+    entries = 0
+    path = os.path.join(folder, DB_NAME)
+    if os.path.isfile(path):
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+            try:
+                entries = conn.execute("SELECT count(*) FROM results").fetchone()[0]
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            entries = 0  # damaged: removed all the same
+    removed = 0
+    for name in _OWN_FILES:
+        target = os.path.join(folder, name)
+        try:
+            os.unlink(target)
+            removed += 1
+        except FileNotFoundError:
+            pass
+    return entries, removed
+
+
+def info(folder: str) -> tuple[int, int]:
+    """(entries, bytes on disk) of the cache in ``folder``; (0, 0) when there is none."""
+    path = os.path.join(folder, DB_NAME)
+    size = sum(os.path.getsize(os.path.join(folder, n)) for n in _OWN_FILES if os.path.isfile(os.path.join(folder, n)))
+    if not os.path.isfile(path):
+        return 0, size
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            return conn.execute("SELECT count(*) FROM results").fetchone()[0], size
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0, size

@@ -1,0 +1,455 @@
+"""The per-file phase (read, parse, index, rules, per-file summaries) over many files: cached,
+in parallel, within a time budget, with progress.
+
+- **Cache.** With a cache folder, each file's bytes are hashed first; files whose results are
+  stored under that hash (and the same engine and configuration, see :mod:`secreview.cache`) are
+  not parsed again. What is analysed is stored afterwards, unless the file changed while it was
+  being analysed or its analysis ran out of time.
+- **Processes.** The files left are analysed by ``jobs`` worker processes, biggest files first so
+  that no process is left with a large file at the end. A small run (fewer than
+  :data:`MIN_FILES_FOR_POOL` files or :data:`MIN_BYTES_FOR_POOL` bytes to analyse) stays in this
+  process: starting workers would cost more than it saves. Every file is analysed on its own, so
+  results are the same, byte for byte, whatever ``jobs`` is; they are returned in target order.
+- **Time budget.** ``file_timeout`` seconds per file, measured with ``SIGALRM`` in the process that
+  analyses the file; a file over budget becomes a skipped entry with the reason. (The budget
+  interrupts Python code; a single call into C, such as parsing, finishes first. The size limit
+  keeps that call short.)
+- **Robustness.** A worker that dies (killed, out of memory) costs only its files: they are
+  retried one by one in fresh workers, and a file that kills its worker again is skipped with
+  the reason. Ctrl-C stops the workers and leaves no partly written cache entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import multiprocessing
+import os
+import signal
+import stat
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from secreview import engine
+from secreview.cache import Cache, CacheError
+from secreview.discover import Target
+from secreview.model import FileResult, Skipped
+from secreview.perf import Progress, RunStats
+
+MIN_FILES_FOR_POOL = 24
+MIN_BYTES_FOR_POOL = 512 * 1024
+DEFAULT_FILE_TIMEOUT = 60.0
+_CHUNK_BYTES = 96 * 1024  # files are sent to workers in chunks of about this many bytes
+_CHUNK_FILES = 16
+
+
+class FileTimeout(BaseException):
+    """Raised by SIGALRM inside the analysis of a file over its time budget. A BaseException so
+    that no ``except Exception`` in a rule can swallow it."""
+
+
+def cpu_count() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def effective_jobs(jobs: int) -> int:
+    return jobs if jobs and jobs > 0 else cpu_count()
+
+
+def timeout_reason(seconds: float) -> str:
+    return f"analysis stopped after {seconds:g} s (over the per-file time budget, --file-timeout)"
+
+
+# ---------------------------------------------------------------------------- one file
+
+
+_armed = False
+
+
+def _on_alarm(signum, frame):  # noqa: ARG001
+    if _armed:
+        raise FileTimeout()
+
+
+def _can_time_out() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+def analyse_one(target: Target, ruleset: engine.RuleSet, options: engine.Options,
+                timeout: float) -> tuple[FileResult, float, bool]:
+    """Analyse one file within ``timeout`` seconds (0: no limit): (result, seconds, timed out).
+    The caller has installed :func:`_on_alarm` as the SIGALRM handler when ``timeout`` is set."""
+    global _armed
+    start = time.perf_counter()
+    timed_out = False
+    try:
+        try:
+            if timeout > 0:
+                _armed = True
+                signal.setitimer(signal.ITIMER_REAL, timeout)
+            result = engine.review_target(target, ruleset, options)
+        finally:
+            if timeout > 0:
+                _armed = False
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    except FileTimeout:
+        timed_out = True
+        result = FileResult(target.display, (), (Skipped(target.display, timeout_reason(timeout)),), reviewed=False)
+    except RecursionError:
+        result = FileResult(target.display, (), (Skipped(target.display, "too deeply nested to analyse"),),
+                            reviewed=False)
+    except MemoryError:
+        result = FileResult(target.display, (), (Skipped(target.display, "ran out of memory while analysing"),),
+                            reviewed=False)
+    except Exception as exc:  # an engine bug on one file must not cost the others
+        result = FileResult(target.display, (), (Skipped(
+            target.display, f"internal error while analysing: {type(exc).__name__}: {exc}"),), reviewed=False)
+    return result, time.perf_counter() - start, timed_out
+
+
+class _AlarmHandler:
+    """Installs the SIGALRM handler for the time budget, and puts the old one back."""
+
+    def __init__(self, timeout: float):
+        self.active = timeout > 0 and _can_time_out()
+        self.previous = None
+
+    def __enter__(self) -> bool:
+        if self.active:
+            self.previous = signal.signal(signal.SIGALRM, _on_alarm)
+        return self.active
+
+    def __exit__(self, *exc) -> None:
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous if self.previous is not None else signal.SIG_DFL)
+
+
+# ---------------------------------------------------------------------------- rule clock
+
+
+def instrument(ruleset: engine.RuleSet, times: dict[str, list[float]]) -> None:
+    """Wind a clock around every rule's checks (for --profile): ``times[rule] = [seconds, calls]``."""
+    clock = time.perf_counter
+    for rule in ruleset.rules:
+        label = f"{rule.id} {rule.name}"
+        for method in ("check_call", "check_node"):
+            original = getattr(rule, method)
+
+            def timed(*args, _original=original, _label=label, **kwargs):
+                start = clock()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    entry = times.get(_label)
+                    if entry is None:
+                        entry = times[_label] = [0.0, 0]
+                    entry[0] += clock() - start
+                    entry[1] += 1
+
+            setattr(rule, method, timed)
+
+
+# ---------------------------------------------------------------------------- worker processes
+
+# (ruleset, options, timeout, rule times): set before the pool forks, or by _init_worker
+_STATE: tuple[engine.RuleSet, engine.Options, float, dict[str, list[float]]] | None = None
+
+
+def _init_worker(options: engine.Options, timeout: float, detailed: bool) -> None:
+    global _STATE
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C stops
+    if _STATE is None:  # not inherited through fork
+        ruleset = engine.RuleSet.from_options(options)
+        times: dict[str, list[float]] = {}
+        if detailed:
+            instrument(ruleset, times)
+        _STATE = (ruleset, options, timeout, times)
+    if timeout > 0 and hasattr(signal, "setitimer"):
+        signal.signal(signal.SIGALRM, _on_alarm)
+    _tune_gc()
+
+
+def _work(chunk: list[tuple[int, Target]]):
+    assert _STATE is not None
+    ruleset, options, timeout, times = _STATE
+    done = [(i, *analyse_one(target, ruleset, options, timeout)) for i, target in chunk]
+    rule_times = dict(times)
+    times.clear()
+    return done, rule_times
+
+
+def _tune_gc() -> None:
+    """The analysis allocates many short-lived objects; collecting the young generation less
+    often (and leaving the start-up objects out of full collections) saves time."""
+    gc.freeze()
+    gc.set_threshold(20000, 20, 20)
+
+
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    # fork shares the loaded rules with the workers; elsewhere (macOS, Windows) spawn is the safe one
+    return multiprocessing.get_context("fork" if "fork" in methods and sys.platform.startswith("linux") else "spawn")
+
+
+def _chunks(order: list[tuple[int, Target, int]]) -> list[list[tuple[int, Target]]]:
+    """Chunks of files, biggest files first; a big file travels alone."""
+    chunks: list[list[tuple[int, Target]]] = []
+    current: list[tuple[int, Target]] = []
+    size = 0
+    for i, target, nbytes in order:
+        if current and (size + nbytes > _CHUNK_BYTES or len(current) >= _CHUNK_FILES):
+            chunks.append(current)
+            current, size = [], 0
+        current.append((i, target))
+        size += nbytes
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+class _Pool:
+    """A process pool that survives the death of a worker."""
+
+    def __init__(self, jobs: int, options: engine.Options, timeout: float, detailed: bool):
+        self.jobs = jobs
+        self.args = (dataclasses.replace(options, stats=None) if _has_field(options, "stats") else options,
+                     timeout, detailed)
+        self.started = 0
+
+    def executor(self, workers: int) -> ProcessPoolExecutor:
+        self.started += workers
+        return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker, initargs=self.args)
+
+
+def _has_field(obj: object, name: str) -> bool:
+    return any(f.name == name for f in dataclasses.fields(obj))
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Stop at once: cancel what has not started and end the workers."""
+    processes = list(getattr(executor, "_processes", {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        try:
+            process.terminate()
+        except (OSError, AttributeError):
+            pass
+    for process in processes:
+        try:
+            process.join(timeout=2)
+        except (OSError, AttributeError, AssertionError):
+            pass
+
+
+# ---------------------------------------------------------------------------- the phase
+
+
+def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engine.Options) -> list[FileResult]:
+    """Results for ``targets``, in target order."""
+    global _STATE
+    stats: RunStats | None = getattr(options, "stats", None)
+    timeout = float(getattr(options, "file_timeout", 0) or 0)
+    jobs = effective_jobs(getattr(options, "jobs", 1))
+    results: list[FileResult | None] = [None] * len(targets)
+    sizes = [0] * len(targets)
+    detailed = bool(stats and stats.detailed)
+    if stats is not None:
+        stats.files += len(targets)
+        stats.jobs = jobs
+
+    def note(message: str) -> None:
+        if stats is not None:
+            stats.notes.append(message)
+
+    # 1. the cache
+    cache: Cache | None = None
+    keys: dict[int, tuple[str, tuple[int, int]]] = {}
+    cache_dir = getattr(options, "cache_dir", None)
+    if cache_dir and targets:
+        start = time.perf_counter()
+        try:
+            cache = Cache(cache_dir, _config(ruleset, options), note)
+        except CacheError as exc:
+            note(f"{exc}; results are not cached")
+        if cache is not None:
+            for i, target in enumerate(targets):
+                read = _read_for_key(target, options.max_file_size)
+                if read is not None:
+                    data, stamp = read
+                    sizes[i] = len(data)
+                    keys[i] = (cache.key(target.display, data), stamp)
+            found = cache.get_many([key for key, _ in keys.values()])
+            for i, (key, _) in keys.items():
+                hit = found.get(key)
+                if hit is not None:
+                    results[i] = hit
+            if stats is not None:
+                stats.cached += len(found)
+                stats.phases["cache lookup"] = stats.phases.get("cache lookup", 0.0) + time.perf_counter() - start
+
+    todo = [i for i, r in enumerate(results) if r is None]
+    for i in todo:
+        if not sizes[i]:
+            sizes[i] = _size(targets[i])
+    pending: list[tuple[str, FileResult]] = []
+
+    def finished(i: int, result: FileResult, seconds: float, timed_out: bool) -> None:
+        results[i] = result
+        if stats is not None:
+            stats.analysed += 1
+            stats.timed_out += timed_out
+            stats.file_seconds.append((seconds, result.path))
+        if cache is not None and i in keys and not timed_out:
+            key, stamp = keys[i]
+            if _stamp(targets[i]) == stamp:  # unchanged while it was analysed
+                pending.append((key, result))
+                if len(pending) >= 256:
+                    cache.put_many(pending)
+                    pending.clear()
+
+    # 2. the analysis
+    progress = Progress(len(todo), enabled=bool(getattr(options, "progress", False)))
+    start = time.perf_counter()
+    try:
+        total_bytes = sum(sizes[i] for i in todo)
+        if jobs > 1 and len(todo) >= MIN_FILES_FOR_POOL and total_bytes >= MIN_BYTES_FOR_POOL:
+            order = sorted(((i, targets[i], sizes[i]) for i in todo), key=lambda item: (-item[2], item[0]))
+            _STATE = None
+            rule_times: dict[str, list[float]] = {}
+            if _context().get_start_method() == "fork":
+                worker_ruleset = engine.RuleSet.from_options(options) if detailed else ruleset
+                if detailed:
+                    instrument(worker_ruleset, {})
+                _STATE = (worker_ruleset, options, timeout, {})
+            try:
+                processes = _run_pool(_chunks(order), jobs, options, timeout, detailed, targets,
+                                      finished, progress, rule_times)
+            finally:
+                _STATE = None
+            if stats is not None:
+                stats.processes += processes
+                stats.add_rule_times(rule_times)
+        else:
+            times: dict[str, list[float]] = {}
+            local = ruleset
+            if detailed:
+                local = engine.RuleSet.from_options(options)
+                instrument(local, times)
+            with _AlarmHandler(timeout) as can_time_out, _gc_tuned():
+                for i in todo:
+                    result, seconds, timed_out = analyse_one(targets[i], local, options, timeout if can_time_out else 0)
+                    finished(i, result, seconds, timed_out)
+                    progress.advance(1, targets[i].display)
+            if stats is not None:
+                stats.add_rule_times(times)
+        if cache is not None:
+            cache.put_many(pending)
+    finally:
+        progress.close()
+        if cache is not None:
+            cache.close()
+        if stats is not None:
+            stats.phases["per-file analysis"] = stats.phases.get("per-file analysis", 0.0) + time.perf_counter() - start
+    return [r for r in results if r is not None]
+
+
+def _run_pool(chunks, jobs, options, timeout, detailed, targets, finished, progress, rule_times) -> int:
+    pool = _Pool(min(jobs, len(chunks)), options, timeout, detailed)
+    failed: list[tuple[int, Target]] = []
+    executor = pool.executor(pool.jobs)
+    try:
+        futures = {executor.submit(_work, chunk): chunk for chunk in chunks}
+        waiting = set(futures)
+        while waiting:
+            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            for future in done:
+                try:
+                    batch, times = future.result()
+                except BrokenProcessPool:
+                    failed.extend(futures[future])
+                    continue
+                except Exception:  # a result that could not travel back: analyse here instead
+                    failed.extend(futures[future])
+                    continue
+                for i, result, seconds, timed_out in batch:
+                    finished(i, result, seconds, timed_out)
+                    progress.advance(1, result.path)
+                for label, (seconds, calls) in times.items():
+                    entry = rule_times.setdefault(label, [0.0, 0])
+                    entry[0] += seconds
+                    entry[1] += calls
+    except BaseException:
+        _stop(executor)
+        raise
+    executor.shutdown(wait=True)
+    # Files whose worker died: once more, each in a fresh worker of its own.
+    for i, target in sorted(failed, key=lambda item: item[0]):
+        retry = pool.executor(1)
+        try:
+            batch, times = retry.submit(_work, [(i, target)]).result()
+            for j, result, seconds, timed_out in batch:
+                finished(j, result, seconds, timed_out)
+        except BrokenProcessPool:
+            finished(i, FileResult(target.display, (), (Skipped(
+                target.display, "the process analysing this file died (killed, or out of memory)"),),
+                reviewed=False), 0.0, True)
+        except BaseException:
+            _stop(retry)
+            raise
+        finally:
+            retry.shutdown(wait=True)
+        progress.advance(1, target.display)
+    return pool.started
+
+
+class _gc_tuned:
+    def __enter__(self):
+        self.threshold = gc.get_threshold()
+        gc.set_threshold(20000, 20, 20)
+
+    def __exit__(self, *exc):
+        gc.set_threshold(*self.threshold)
+
+
+def _config(ruleset: engine.RuleSet, options: engine.Options) -> str:
+    from secreview.cache import config_key
+
+    return config_key([rule.id for rule in ruleset.rules], options)
+
+
+def _read_for_key(target: Target, max_bytes: int) -> tuple[bytes, tuple[int, int]] | None:
+    """The bytes of a regular file within the size limit, and its (size, mtime) stamp."""
+    try:
+        info = os.stat(target.real_path)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        with open(target.real_path, "rb") as handle:
+            data = handle.read(max_bytes + 1 if max_bytes > 0 else -1)
+    except (OSError, ValueError):
+        return None
+    if max_bytes > 0 and len(data) > max_bytes:
+        return None
+    return data, (info.st_size, info.st_mtime_ns)
+
+
+def _stamp(target: Target) -> tuple[int, int] | None:
+    try:
+        info = os.stat(target.real_path)
+    except (OSError, ValueError):
+        return None
+    return info.st_size, info.st_mtime_ns
+
+
+def _size(target: Target) -> int:
+    try:
+        return os.stat(target.real_path).st_size
+    except (OSError, ValueError):
+        return 0

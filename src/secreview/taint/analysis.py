@@ -1,0 +1,1081 @@
+"""Forward taint analysis of one module, with per-function summaries.
+
+Each function (and the module body) is interpreted once per round over its statements in order:
+an environment maps local names (and constant-key slots of containers) to the set of *flows*
+that reach them. A flow remembers its source kind, its confidence, the steps it took (source,
+assignments, calls, returns) and the sink kinds it has been sanitised for. Branches are joined,
+loops run twice, conditions that fold to constants prune the dead branch, and guards (allow-list
+membership, anchored regex matches, path containment, URL host checks) clean the guarded name.
+
+Parameters of ordinary functions carry symbolic flows (``param:N``); what reaches the function's
+return and its sinks becomes its summary, applied at every call. Rounds repeat until no summary
+changes (bounded). Summaries are plain JSON so the cross-module step (``taint.project``) can apply
+one module's summaries to calls made in another.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field, replace
+
+from secreview.model import Level, Location, TraceStep
+from secreview.rules.base import NOT_CONSTANT, FileContext
+from secreview.taint.spec import Sink, SpecIndex
+
+MAX_FLOWS = 4
+MAX_STEPS = 14
+MAX_ROUNDS = 4
+# Calls whose result carries nothing of their arguments.
+CLEAN_RESULT = frozenset({
+    "builtins.len", "builtins.bool", "builtins.isinstance", "builtins.issubclass", "builtins.hasattr",
+    "builtins.callable", "builtins.id", "builtins.hash", "builtins.type", "builtins.print", "builtins.range",
+    "builtins.enumerate.__never__", "builtins.sorted.__never__",
+})
+_ANCHORED = re.compile(r"^\^.*\$$|^\^.*\\Z$", re.S)
+
+
+@dataclass(frozen=True)
+class Flow:
+    kind: str  # source kind, or "param:N" for a function's N-th parameter
+    confidence: Level
+    steps: tuple[TraceStep, ...]
+    what: str = ""
+    sanitized: frozenset[str] = frozenset()
+    via: tuple[str, ...] = ()  # breadcrumbs: sanitizers and helpers passed through
+    weak: bool = False  # passed through a call secreview knows nothing about
+
+    @property
+    def is_param(self) -> bool:
+        return self.kind.startswith("param:")
+
+    def safe_for(self, sink_kind: str) -> bool:
+        return "*" in self.sanitized or sink_kind in self.sanitized
+
+    def step(self, item: TraceStep) -> Flow:
+        steps = self.steps + (item,)
+        if len(steps) > MAX_STEPS:
+            steps = steps[:2] + steps[-(MAX_STEPS - 2):]
+        return Flow(self.kind, self.confidence, steps, self.what, self.sanitized, self.via, self.weak)
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "confidence": self.confidence.label, "what": self.what,
+                "steps": [_step_json(s) for s in self.steps], "sanitized": sorted(self.sanitized),
+                "via": list(self.via), "weak": self.weak}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Flow:
+        return cls(data["kind"], Level.parse(data["confidence"]), tuple(_step_from(s) for s in data["steps"]),
+                   data.get("what", ""), frozenset(data.get("sanitized", ())), tuple(data.get("via", ())),
+                   data.get("weak", False))
+
+
+def _step_json(step: TraceStep) -> list:
+    loc = step.location
+    return [loc.path, loc.line, loc.col, loc.end_line, loc.end_col, step.note]
+
+
+def _step_from(data: list) -> TraceStep:
+    path, line, col, end_line, end_col, note = data
+    return TraceStep(Location(path, line, col, end_line, end_col), note)
+
+
+Taint = frozenset  # frozenset[Flow]
+EMPTY: frozenset = frozenset()
+
+
+def _union(*taints: frozenset) -> frozenset:
+    merged: set = set()
+    for t in taints:
+        if t:
+            merged |= t
+    if len(merged) > MAX_FLOWS:
+        merged = set(sorted(merged, key=_flow_rank)[:MAX_FLOWS])
+    return frozenset(merged)
+
+
+def _flow_rank(flow: Flow) -> tuple:
+    first = flow.steps[0].location if flow.steps else None
+    return (flow.is_param, -flow.confidence, flow.weak, len(flow.steps), flow.kind,
+            (first.path, first.line, first.col) if first else ("", 0, 0), flow.via)
+
+
+@dataclass
+class Summary:
+    """What a function does with its parameters: which reach its return value and which reach a sink."""
+
+    params: list[str]
+    returns: frozenset = EMPTY  # flows (param:N or real sources) that reach a return
+    sinks: list[tuple[int, str, str, Flow, TraceStep]] = field(default_factory=list)
+    # (param index, sink kind, sink description, the param's flow up to the sink, the sink step)
+
+    def key(self) -> tuple:
+        return (tuple(sorted(self.returns, key=_flow_rank)),
+                tuple((i, k, d, f.steps, f.sanitized, s) for i, k, d, f, s in self.sinks))
+
+    def to_json(self) -> dict:
+        return {"params": self.params,
+                "returns": [f.to_json() for f in sorted(self.returns, key=_flow_rank)],
+                "sinks": [[i, kind, desc, flow.to_json(), _step_json(step)] for i, kind, desc, flow, step in self.sinks]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Summary:
+        return cls(list(data["params"]), frozenset(Flow.from_json(f) for f in data["returns"]),
+                   [(i, kind, desc, Flow.from_json(flow), _step_from(step)) for i, kind, desc, flow, step in data["sinks"]])
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A real source reaching a sink."""
+
+    sink_node: ast.AST
+    sink_kind: str
+    sink_desc: str
+    flow: Flow
+
+
+class State:
+    __slots__ = ("env", "slots")
+
+    def __init__(self, env: dict | None = None, slots: dict | None = None):
+        self.env: dict[str, frozenset] = env if env is not None else {}
+        self.slots: dict[tuple[str, object], frozenset] = slots if slots is not None else {}
+
+    def copy(self) -> State:
+        return State(dict(self.env), dict(self.slots))
+
+    def join(self, other: State) -> State:
+        env = dict(self.env)
+        for k, v in other.env.items():
+            env[k] = _union(env.get(k, EMPTY), v)
+        slots = dict(self.slots)
+        for k, v in other.slots.items():
+            slots[k] = _union(slots.get(k, EMPTY), v)
+        return State(env, slots)
+
+    def assign(self, name: str, taint: frozenset) -> None:
+        self.env[name] = taint
+        for key in [k for k in self.slots if k[0] == name]:
+            del self.slots[key]
+
+    def whole(self, name: str) -> frozenset:
+        parts = [self.env.get(name, EMPTY)]
+        parts += [v for k, v in self.slots.items() if k[0] == name]
+        return _union(*parts)
+
+
+class ModuleTaint:
+    """Taint analysis of one module."""
+
+    def __init__(self, ctx: FileContext, spec: SpecIndex, external: ExternalTable | None = None):
+        self.ctx = ctx
+        self.index = ctx.index
+        self.spec = spec
+        self.external = external
+        self.module = self.index.module
+        self.path = ctx.path
+        self.functions: dict[str, ast.AST] = {}
+        for func in self.index.functions:
+            scope = self.index.inner_scope(func)
+            if scope is not None:
+                self.functions[scope.name] = func
+        self.summaries: dict[ast.AST, Summary] = {}
+        self.final_env: dict[ast.AST, State] = {}
+        # self.x taint: read from the previous round, written in this one
+        self.attr_taint: dict[tuple[ast.AST, str], frozenset] = {}
+        self.attr_next: dict[tuple[ast.AST, str], frozenset] = {}
+        self.tainted_external: set[str] = set()  # external calls that received real untrusted data
+        # what each unit depends on, to re-run only what a changed summary affects
+        self.callees: dict[ast.AST, set[ast.AST]] = {}
+        self.attrs_read: dict[ast.AST, set[tuple[ast.AST, str]]] = {}
+        self.attr_writes: dict[ast.AST, dict[tuple[ast.AST, str], frozenset]] = {}
+        self.hits: list[Hit] = []
+        self.routes: dict[ast.AST, str] = {}  # routed view -> its framework owner
+        self.unresolved: set[str] = set()  # calls to functions of other modules (for the cross-module step)
+        self._source_cache: dict[ast.AST, frozenset] = {}
+
+    # ------------------------------------------------------------------ driver
+
+    def run(self) -> list[Hit]:
+        funcs = list(self.index.functions)
+        for func in funcs:
+            self.summaries[func] = Summary([a.arg for a in _params(func)])
+            owner = self._route_owner(func)
+            if owner:
+                self.routes[func] = owner
+        units = [self.index.tree, *funcs]
+        hits: dict[ast.AST, list[Hit]] = {}
+        todo = units
+        for _ in range(MAX_ROUNDS):
+            before = {f: s.key() for f, s in self.summaries.items()}
+            for unit in todo:
+                self.hits = []
+                self._unit(unit)
+                hits[unit] = self.hits
+            self.attr_next = {}
+            for writes in self.attr_writes.values():
+                for key, value in writes.items():
+                    self.attr_next[key] = _union(self.attr_next.get(key, EMPTY), value)
+            changed_funcs = {f for f, s in self.summaries.items() if s.key() != before[f]}
+            changed_attrs = {k for k in set(self.attr_taint) | set(self.attr_next)
+                             if self.attr_taint.get(k) != self.attr_next.get(k)}
+            self.attr_taint = self.attr_next
+            if not changed_funcs and not changed_attrs:
+                break
+            todo = [u for u in units
+                    if self.callees.get(u, set()) & changed_funcs or self.attrs_read.get(u, set()) & changed_attrs]
+            if not todo:
+                break
+        self.hits = [hit for unit in units for hit in hits.get(unit, ())]
+        return self.hits
+
+    def exported(self) -> dict[str, dict]:
+        """Summaries worth sharing with other modules, by qualified name."""
+        out = {}
+        for name, func in sorted(self.functions.items()):
+            summary = self.summaries.get(func)
+            if summary is not None and (summary.returns or summary.sinks):
+                out[name] = summary.to_json()
+        return out
+
+    def _unit(self, node: ast.AST) -> None:
+        self._current_callees = self.callees.setdefault(node, set())
+        self._current_attrs = self.attrs_read.setdefault(node, set())
+        self._current_callees.clear()
+        self._current_attrs.clear()
+        self._current_writes = self.attr_writes[node] = {}
+        unit = _Unit(self, node)
+        unit.run()
+
+    # ------------------------------------------------------------------ helpers used by units
+
+    def loc(self, node: ast.AST) -> Location:
+        return self.ctx.location(node)
+
+    def step(self, node: ast.AST, note: str) -> TraceStep:
+        return TraceStep(self.loc(node), note)
+
+    def _route_owner(self, func: ast.AST) -> str | None:
+        for src in self.spec.route_sources:
+            for deco in getattr(func, "decorator_list", ()):
+                call = deco if isinstance(deco, ast.Call) else None
+                target = call.func if call else deco
+                if not isinstance(target, ast.Attribute) or target.attr not in src.route_decorators:
+                    continue
+                owner = self.index.qualname(target.value)
+                if owner in src.route_owners:
+                    return owner
+                base = target.value
+                if owner is None and isinstance(base, ast.Name) and base.id in ("app", "bp", "blueprint", "router", "api"):
+                    return "app"
+        return None
+
+    def summary_for_call(self, call: ast.Call, qualname: str | None) -> tuple[Summary | None, str]:
+        func = call.func
+        if qualname and qualname in self.functions:
+            node = self.functions[qualname]
+            self._current_callees.add(node)
+            return self.summaries.get(node), qualname.rsplit(".", 1)[-1]
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+            cls = self.index.class_of(call)
+            scope = self.index.inner_scope(cls) if cls is not None else None
+            if scope is not None:
+                node = self.functions.get(f"{scope.name}.{func.attr}")
+                if node is not None:
+                    self._current_callees.add(node)
+                    return self.summaries.get(node), func.attr
+        if qualname and not qualname.startswith("builtins."):
+            self.unresolved.add(qualname)
+            if self.external:
+                found = self.external.get(qualname, self.module)
+                if found is not None:
+                    return found, qualname.rsplit(".", 1)[-1]
+        return None, ""
+
+
+class ExternalTable:
+    """Other modules' summaries by qualified name, found by the full name or, when the module
+    path differs (a project checked out under another folder), by the last two parts."""
+
+    def __init__(self, summaries: dict[str, Summary]):
+        self.full = summaries
+        self.tail: dict[str, list[str]] = {}
+        for key in summaries:
+            parts = key.split(".")
+            if len(parts) >= 2:
+                self.tail.setdefault(".".join(parts[-2:]), []).append(key)
+
+    def __bool__(self) -> bool:
+        return bool(self.full)
+
+    def without_module(self, module: str) -> ExternalTable:
+        prefix = module + "."
+        return ExternalTable({k: v for k, v in self.full.items() if not k.startswith(prefix)})
+
+    def get(self, qualname: str, module: str) -> Summary | None:
+        if qualname.startswith("."):
+            level = len(qualname) - len(qualname.lstrip("."))
+            package = module.split(".")[:-level] if level <= module.count(".") + 1 else []
+            qualname = ".".join([*package, qualname.lstrip(".")])
+        found = self.full.get(qualname)
+        if found is not None:
+            return found
+        parts = qualname.split(".")
+        if len(parts) < 2:
+            return None
+        for key in sorted(self.tail.get(".".join(parts[-2:]), ())):
+            key_parts = key.split(".")
+            n = min(len(parts), len(key_parts))
+            if key_parts[-n:] == parts[-n:]:
+                return self.full[key]
+        return None
+
+
+def _lookup_external(table: ExternalTable, qualname: str, module: str) -> Summary | None:
+    return table.get(qualname, module)
+
+
+def _params(func: ast.AST) -> list[ast.arg]:
+    args = func.args
+    found = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    if args.vararg:
+        found.append(args.vararg)
+    if args.kwarg:
+        found.append(args.kwarg)
+    return found
+
+
+class _Unit:
+    """One function (or the module body) under analysis in one round."""
+
+    def __init__(self, mod: ModuleTaint, node: ast.AST):
+        self.mod = mod
+        self.ctx = mod.ctx
+        self.index = mod.index
+        self.spec = mod.spec
+        self.node = node
+        self.is_module = isinstance(node, ast.Module)
+        self.returns: frozenset = EMPTY
+        self.summary = None if self.is_module else mod.summaries.get(node)
+        self.sinks: list = []
+        self.outer: State | None = None
+        if not self.is_module:
+            parent_func = self.index.function_of(node)
+            self.outer = mod.final_env.get(parent_func) if parent_func is not None else None
+        self.module_state = mod.final_env.get(mod.index.tree)
+
+    def run(self) -> None:
+        state = State()
+        if not self.is_module:
+            self._bind_params(state)
+            body = self.node.body
+        else:
+            body = self.node.body
+        state = self.block(body, state)
+        self.mod.final_env[self.node] = state
+        if self.summary is not None:
+            self.summary.returns = self.returns
+            self.summary.sinks = sorted(self.sinks, key=lambda s: (s[0], s[1], s[4].location.line, s[4].location.col))
+
+    def _bind_params(self, state: State) -> None:
+        func = self.node
+        params = _params(func)
+        cls = self.index.class_of(func)
+        route = self.mod.routes.get(func)
+        for i, arg in enumerate(params):
+            if i == 0 and arg.arg in ("self", "cls") and cls is not None:
+                continue
+            flows = {Flow(f"param:{i}", Level.HIGH, (self.mod.step(arg, f"parameter `{arg.arg}`"),))}
+            if route:
+                flows.add(Flow("request", Level.HIGH, (self.mod.step(arg, f"path parameter `{arg.arg}` of a routed view"),),
+                               "a path parameter of a routed view"))
+            for src in self.spec.param_sources:
+                if arg.arg in src.param_names and cls is not None and cls.name.endswith(tuple(src.class_suffixes)):
+                    flows.add(Flow(src.kind, src.confidence,
+                                   (self.mod.step(arg, f"parameter `{arg.arg}` ({src.what})"),), src.what))
+            state.env[arg.arg] = frozenset(flows)
+
+    # ------------------------------------------------------------------ statements
+
+    def block(self, stmts: list[ast.stmt], state: State) -> State:
+        for stmt in stmts:
+            state = self.stmt(stmt, state)
+        return state
+
+    def stmt(self, node: ast.stmt, state: State) -> State:
+        kind = type(node)
+        if kind is ast.Assign:
+            taint = self.expr(node.value, state)
+            for target in node.targets:
+                self.bind(target, taint, state, node.value)
+        elif kind is ast.AnnAssign:
+            if node.value is not None:
+                self.bind(node.target, self.expr(node.value, state), state, node.value)
+        elif kind is ast.AugAssign:
+            taint = self.expr(node.value, state)
+            if isinstance(node.target, ast.Name):
+                state.env[node.target.id] = _union(self.lookup(node.target.id, state), self._note(taint, node.target))
+            else:
+                self.bind(node.target, _union(self.expr(node.target, state), taint), state, None)
+        elif kind is ast.Expr:
+            self.expr(node.value, state)
+        elif kind is ast.Return:
+            if node.value is not None:
+                taint = self.expr(node.value, state)
+                self._route_return(node, taint)
+                if taint:
+                    self.returns = _union(self.returns, frozenset(
+                        f.step(self.mod.step(node, "returned")) for f in taint))
+        elif kind is ast.If:
+            return self._if(node, state)
+        elif kind in (ast.For, ast.AsyncFor):
+            taint = self.expr(node.iter, state)
+            first = state.copy()
+            self.bind(node.target, taint, first, None)
+            once = self.block(node.body, first)
+            again = once.copy()
+            self.bind(node.target, taint, again, None)
+            twice = self.block(node.body, again)
+            state = state.join(once).join(twice)
+            if node.orelse:
+                state = self.block(node.orelse, state)
+        elif kind is ast.While:
+            test = self._fold(node.test)
+            if test is False:
+                return self.block(node.orelse, state) if node.orelse else state
+            self.expr(node.test, state)
+            once = self.block(node.body, state.copy())
+            twice = self.block(node.body, once.copy())
+            state = state.join(once).join(twice)
+            if node.orelse:
+                state = self.block(node.orelse, state)
+        elif kind in (ast.With, ast.AsyncWith):
+            for item in node.items:
+                taint = self.expr(item.context_expr, state)
+                if item.optional_vars is not None:
+                    self.bind(item.optional_vars, taint, state, item.context_expr)
+            state = self.block(node.body, state)
+        elif kind in (ast.Try, ast.TryStar):
+            start = state.copy()
+            body = self.block(node.body, state)
+            merged = body
+            for handler in node.handlers:
+                merged = merged.join(self.block(handler.body, start.join(body)))
+            if node.orelse:
+                merged = merged.join(self.block(node.orelse, body.copy()))
+            state = self.block(node.finalbody, merged) if node.finalbody else merged
+        elif kind is ast.Match:
+            subject = self.expr(node.subject, state)
+            out = state.copy()
+            for case in node.cases:
+                branch = state.copy()
+                for name in _match_names(case.pattern):
+                    branch.env[name] = subject
+                out = out.join(self.block(case.body, branch))
+            state = out
+        elif kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            for deco in node.decorator_list:
+                self.expr(deco, state)
+            if kind is ast.ClassDef:
+                state = self.block(node.body, state) if self.is_module else state
+        elif kind is ast.Delete:
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    state.env.pop(target.id, None)
+        elif kind in (ast.Raise, ast.Assert):
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    self.expr(child, state)
+        return state
+
+    def _if(self, node: ast.If, state: State) -> State:
+        folded = self._fold(node.test)
+        if folded is True:
+            return self.block(node.body, state)
+        if folded is False:
+            return self.block(node.orelse, state)
+        self.expr(node.test, state)
+        inside, after_if_exits = self._guard(node.test, state)
+        body_state = state.copy()
+        for name, protects in inside.items():
+            body_state.env[name] = _sanitize(self.lookup(name, state), protects, "checked against an allow-list")
+        body = self.block(node.body, body_state)
+        orelse = self.block(node.orelse, state.copy()) if node.orelse else state.copy()
+        exits = bool(node.body) and isinstance(node.body[-1], (ast.Return, ast.Raise, ast.Continue, ast.Break))
+        if exits:
+            # the body leaves: what follows runs only when the test was false
+            for name, protects in after_if_exits.items():
+                orelse.env[name] = _sanitize(self.lookup(name, orelse), protects, "rejected unless allowed")
+            return orelse
+        return body.join(orelse)
+
+    def _guard(self, test: ast.expr, state: State) -> tuple[dict[str, frozenset], dict[str, frozenset]]:
+        """Names made safe by ``test``: inside the body when true, and after the if when the body
+        leaves (the negated form)."""
+        negated = False
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            negated, test = True, test.operand
+        positive: dict[str, frozenset] = {}
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            op, right = test.ops[0], test.comparators[0]
+            subject = test.left
+            if isinstance(op, (ast.In, ast.NotIn)) and self.ctx.literal(right) is not NOT_CONSTANT:
+                names, protects = self._guard_subject(subject)
+                for name in names:
+                    positive[name] = protects
+                if isinstance(op, ast.NotIn):
+                    negated = not negated
+            elif isinstance(op, (ast.Eq, ast.NotEq)) and self.ctx.literal(right) is not NOT_CONSTANT:
+                names, protects = self._guard_subject(subject)
+                for name in names:
+                    positive[name] = protects
+                if isinstance(op, ast.NotEq):
+                    negated = not negated
+        elif isinstance(test, ast.Call):
+            qual = self.index.qualname(test.func) or ""
+            args = test.args
+            if qual in ("re.match", "re.fullmatch") and len(args) >= 2:
+                pattern = self.ctx.literal(args[0])
+                if isinstance(pattern, str) and (qual == "re.fullmatch" or _ANCHORED.match(pattern)):
+                    for name in _names_in(args[1]):
+                        positive[name] = frozenset({"*"})
+            elif isinstance(test.func, ast.Attribute) and test.func.attr in ("match", "fullmatch") and args:
+                for name in _names_in(args[0]):
+                    positive[name] = frozenset({"*"})
+            elif isinstance(test.func, ast.Attribute) and test.func.attr in ("isdigit", "isdecimal", "isalnum", "isidentifier"):
+                for name in _names_in(test.func.value):
+                    positive[name] = frozenset({"*"})
+            elif isinstance(test.func, ast.Attribute) and test.func.attr == "startswith":
+                base = test.func.value
+                names = _names_in(base)
+                if isinstance(base, ast.Call):
+                    names += [n for a in base.args for n in _names_in(a)]
+                for name in names:
+                    if self._normalised_path(name, base):
+                        positive[name] = frozenset({"path"})
+            elif qual.endswith("url_has_allowed_host_and_scheme") or qual.endswith("is_safe_url"):
+                for name in _names_in(args[0]) if args else []:
+                    positive[name] = frozenset({"redirect", "url"})
+            elif qual in ("oslo_utils.uuidutils.is_uuid_like", "oslo_utils.netutils.is_valid_ipv4"):
+                for name in _names_in(args[0]) if args else []:
+                    positive[name] = frozenset({"*"})
+        if negated:
+            return {}, positive
+        return positive, {}
+
+    def _guard_subject(self, subject: ast.expr) -> tuple[list[str], frozenset]:
+        # urlparse(url).netloc in ALLOWED -> url is safe as a redirect or outbound URL
+        if isinstance(subject, ast.Attribute) and subject.attr in ("netloc", "hostname", "scheme"):
+            inner = subject.value
+            if isinstance(inner, ast.Call) and (self.index.qualname(inner.func) or "").endswith(("urlparse", "urlsplit")):
+                return [n for a in inner.args for n in _names_in(a)], frozenset({"redirect", "url"})
+            return _names_in(inner), frozenset({"redirect", "url"})
+        return _names_in(subject), frozenset({"*"})
+
+    def _normalised_path(self, name: str, base: ast.expr) -> bool:
+        if isinstance(base, ast.Call) and (self.index.qualname(base.func) or "") in (
+                "os.path.realpath", "os.path.abspath", "os.path.normpath"):
+            return True
+        scope = self.index.scope_of(base)
+        binding = self.index.lookup(name, scope, (base.lineno, base.col_offset))
+        value = binding.value if binding is not None else None
+        return isinstance(value, ast.Call) and (self.index.qualname(value.func) or "") in (
+            "os.path.realpath", "os.path.abspath", "os.path.normpath", "pathlib.Path().resolve")
+
+    def _fold(self, test: ast.expr) -> bool | None:
+        value = _fold_expr(self.ctx, test)
+        return value if isinstance(value, bool) else None
+
+    def _route_return(self, node: ast.Return, taint: frozenset) -> None:
+        owner = self.mod.routes.get(self.node)
+        if not owner or not owner.startswith("flask.") or not taint:
+            return
+        value = node.value
+        if isinstance(value, (ast.Dict, ast.List, ast.Tuple, ast.Call)):
+            return  # JSON, a (body, status) tuple or a response built by a call the sinks already see
+        self.sink_hit(node, "html", "the HTML body of a Flask view", taint)
+
+    # ------------------------------------------------------------------ binding
+
+    def _note(self, taint: frozenset, target: ast.AST) -> frozenset:
+        if not taint:
+            return taint
+        text = self.ctx.text(target, 40)
+        return frozenset(f.step(self.mod.step(target, f"assigned to `{text}`")) for f in taint)
+
+    def bind(self, target: ast.AST, taint: frozenset, state: State, value: ast.expr | None) -> None:
+        if isinstance(target, ast.Name):
+            state.assign(target.id, self._note(taint, target))
+            if isinstance(value, (ast.Dict, ast.List, ast.Tuple)):
+                self._bind_slots(target.id, value, state)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts) \
+                    and not any(isinstance(e, ast.Starred) for e in target.elts + value.elts):
+                for sub_target, sub_value in zip(target.elts, value.elts):
+                    self.bind(sub_target, self.expr(sub_value, state), state, sub_value)
+            else:
+                for elt in target.elts:
+                    self.bind(elt.value if isinstance(elt, ast.Starred) else elt, taint, state, None)
+        elif isinstance(target, ast.Attribute):
+            if isinstance(target.value, ast.Name) and target.value.id in ("self", "cls"):
+                cls = self.index.class_of(target)
+                if cls is not None:
+                    key = (cls, target.attr)
+                    noted = self._note(taint, target)
+                    writes = self.mod._current_writes
+                    writes[key] = _union(writes.get(key, EMPTY), noted)
+        elif isinstance(target, ast.Subscript):
+            base = target.value
+            key = self.ctx.literal(target.slice)
+            self._subscript_store(target, taint)
+            if isinstance(base, ast.Name):
+                if key is not NOT_CONSTANT and _hashable(key):
+                    state.slots[(base.id, key)] = self._note(taint, target)
+                else:
+                    state.env[base.id] = _union(state.env.get(base.id, EMPTY), self._note(taint, target))
+        elif isinstance(target, ast.Starred):
+            self.bind(target.value, taint, state, None)
+
+    def _bind_slots(self, name: str, value: ast.expr, state: State) -> None:
+        state.env[name] = EMPTY
+        if isinstance(value, ast.Dict):
+            for k, v in zip(value.keys, value.values):
+                key = self.ctx.literal(k) if k is not None else NOT_CONSTANT
+                taint = self._slot_note(self.expr(v, state), v, name, key)
+                if key is NOT_CONSTANT or not _hashable(key):
+                    state.env[name] = _union(state.env[name], taint)
+                elif taint:
+                    state.slots[(name, key)] = taint
+        else:
+            for i, elt in enumerate(value.elts):
+                if isinstance(elt, ast.Starred):
+                    state.env[name] = _union(state.env[name], self.expr(elt, state))
+                    continue
+                taint = self._slot_note(self.expr(elt, state), elt, name, i)
+                if taint:
+                    state.slots[(name, i)] = taint
+
+    def _slot_note(self, taint: frozenset, value: ast.AST, name: str, key: object) -> frozenset:
+        if not taint:
+            return taint
+        label = f"{name}[{key!r}]" if key is not NOT_CONSTANT else name
+        return frozenset(f.step(self.mod.step(value, f"stored in `{label}`")) for f in taint)
+
+    def _subscript_store(self, target: ast.Subscript, taint: frozenset) -> None:
+        if not taint:
+            return
+        base = target.value
+        qual = self.index.qualname(base)
+        text = self.ctx.text(base, 60)
+        for store, sink in self.spec.subscript_sinks.items():
+            if qual == store or text == store or text.endswith("." + store.rsplit(".", 1)[-1]) and store.startswith("request."):
+                self.sink_hit(target, sink.kind, sink.what or "a store", taint)
+        if isinstance(base, ast.Attribute) and base.attr == "headers" and _looks_like_response(base.value):
+            self.sink_hit(target, "header", "an HTTP response header", taint)
+
+    # ------------------------------------------------------------------ expressions
+
+    def lookup(self, name: str, state: State) -> frozenset:
+        if name in state.env or any(k[0] == name for k in state.slots):
+            return state.whole(name)
+        if self.outer is not None and name in self.outer.env:
+            return self.outer.whole(name)
+        if self.module_state is not None and not self.is_module and name in self.module_state.env:
+            return self.module_state.whole(name)
+        return EMPTY
+
+    def expr(self, node: ast.expr | None, state: State) -> frozenset:
+        if node is None:
+            return EMPTY
+        kind = type(node)
+        if kind is ast.Constant:
+            return EMPTY
+        if kind is ast.Name:
+            src = self._source(node)
+            if src:
+                return src
+            return self.lookup(node.id, state)
+        if kind is ast.Attribute:
+            src = self._source(node)
+            if src:
+                return src
+            if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+                cls = self.index.class_of(node)
+                if cls is not None:
+                    key = (cls, node.attr)
+                    self.mod._current_attrs.add(key)
+                    if key in self.mod.attr_taint:
+                        return self.mod.attr_taint[key]
+            return self.expr(node.value, state)
+        if kind is ast.Subscript:
+            src = self._source(node)
+            if src:
+                return src
+            key = self.ctx.literal(node.slice)
+            self.expr(node.slice, state)
+            base = node.value
+            if isinstance(base, ast.Name) and (base.id in state.env or any(k[0] == base.id for k in state.slots)):
+                if key is not NOT_CONSTANT and _hashable(key) and (base.id, key) in state.slots:
+                    return _union(state.slots[(base.id, key)], state.env.get(base.id, EMPTY))
+                if key is not NOT_CONSTANT and _hashable(key):
+                    return state.env.get(base.id, EMPTY)
+                return state.whole(base.id)
+            return self.expr(base, state)
+        if kind is ast.Call:
+            return self.call(node, state)
+        if kind is ast.BinOp:
+            return _union(self.expr(node.left, state), self.expr(node.right, state))
+        if kind is ast.BoolOp:
+            return _union(*(self.expr(v, state) for v in node.values))
+        if kind is ast.UnaryOp:
+            taint = self.expr(node.operand, state)
+            return EMPTY if isinstance(node.op, ast.Not) else taint
+        if kind is ast.Compare:
+            self.expr(node.left, state)
+            for comp in node.comparators:
+                self.expr(comp, state)
+            return EMPTY
+        if kind is ast.IfExp:
+            folded = self._fold(node.test)
+            if folded is True:
+                return self.expr(node.body, state)
+            if folded is False:
+                return self.expr(node.orelse, state)
+            self.expr(node.test, state)
+            return _union(self.expr(node.body, state), self.expr(node.orelse, state))
+        if kind is ast.JoinedStr:
+            return _union(*(self.expr(v, state) for v in node.values))
+        if kind is ast.FormattedValue:
+            return self.expr(node.value, state)
+        if kind in (ast.List, ast.Tuple, ast.Set):
+            return _union(*(self.expr(e, state) for e in node.elts))
+        if kind is ast.Dict:
+            for k in node.keys:
+                self.expr(k, state)
+            return _union(*(self.expr(v, state) for v in node.values))
+        if kind in (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp):
+            inner = state.copy()
+            for gen in node.generators:
+                self.bind(gen.target, self.expr(gen.iter, inner), inner, None)
+                for cond in gen.ifs:
+                    self.expr(cond, inner)
+            if kind is ast.DictComp:
+                return _union(self.expr(node.key, inner), self.expr(node.value, inner))
+            return self.expr(node.elt, inner)
+        if kind in (ast.Await, ast.Starred, ast.YieldFrom):
+            return self.expr(node.value, state)
+        if kind is ast.Yield:
+            return self.expr(node.value, state)
+        if kind is ast.NamedExpr:
+            taint = self.expr(node.value, state)
+            self.bind(node.target, taint, state, node.value)
+            return taint
+        if kind is ast.Slice:
+            for part in (node.lower, node.upper, node.step):
+                self.expr(part, state)
+            return EMPTY
+        return EMPTY
+
+    def _source(self, node: ast.expr) -> frozenset:
+        cache = self.mod._source_cache
+        if node in cache:
+            return cache[node]
+        found = self._find_source(node)
+        cache[node] = found
+        return found
+
+    def _find_source(self, node: ast.expr) -> frozenset:
+        spec = self.spec
+        qual = self.index.qualname(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+        src = spec.source_names.get(qual) if qual else None
+        if src is None and isinstance(node, ast.Subscript):
+            return EMPTY
+        if src is None and isinstance(node, ast.Attribute):
+            base = node.value
+            base_name = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else None
+            table = spec.receiver_attrs.get(base_name) if base_name else None
+            if table and node.attr in table:
+                base_qual = self.index.qualname(base) if isinstance(base, ast.Name) else None
+                if base_qual is None or base_qual == base_name:
+                    src = table[node.attr]
+            if src is None and isinstance(base, ast.Name) and base.id == "self" and spec.handler_sources:
+                src = self._handler_source(node)
+        if src is None:
+            return EMPTY
+        text = self.ctx.text(node, 50)
+        return frozenset({Flow(src.kind, src.confidence, (self.mod.step(node, f"`{text}` ({src.what})"),), src.what)})
+
+    def _handler_source(self, node: ast.Attribute):
+        cls = self.index.class_of(node)
+        if cls is None:
+            return None
+        bases = {self.index.qualname(b) for b in cls.bases}
+        for src in self.spec.handler_sources:
+            if node.attr in src.self_attributes and bases & set(src.handler_bases):
+                return src
+        return None
+
+    def call(self, node: ast.Call, state: State) -> frozenset:
+        func = node.func
+        qual = self.index.qualname(func)
+        receiver = self.expr(func.value, state) if isinstance(func, ast.Attribute) else EMPTY
+        if isinstance(func, (ast.Call, ast.Subscript)):
+            receiver = self.expr(func, state)
+        arg_taints = [self.expr(a, state) for a in node.args]
+        kw_taints = {kw.arg: self.expr(kw.value, state) for kw in node.keywords}
+        self._check_sinks(node, qual, arg_taints, kw_taints, state)
+        spec = self.spec
+        # a call that is itself a source: input(), request.get_json(), sock.recv(...)
+        src = spec.source_names.get(qual) if qual else None
+        if src is None and isinstance(func, ast.Attribute) and func.attr in spec.source_methods:
+            src = spec.source_methods[func.attr]
+        if src is None and isinstance(func, ast.Attribute):
+            table = spec.receiver_attrs.get(func.value.id) if isinstance(func.value, ast.Name) else None
+            if table and func.attr in table and self.index.qualname(func.value) in (None, func.value.id):
+                src = table[func.attr]
+        if src is not None:
+            text = self.ctx.text(node, 50)
+            return frozenset({Flow(src.kind, src.confidence, (self.mod.step(node, f"`{text}` ({src.what})"),), src.what)})
+        everything = _union(receiver, *arg_taints, *kw_taints.values())
+        if qual in spec.sanitizers:
+            protects = spec.sanitizers[qual]
+            if "*" in protects:
+                return EMPTY
+            return _sanitize(everything, protects, f"via {qual}")
+        if qual in CLEAN_RESULT:
+            return EMPTY
+        summary, name = self.mod.summary_for_call(node, qual)
+        if summary is not None:
+            return self._apply_summary(node, summary, name, arg_taints, kw_taints)
+        if qual in self.mod.unresolved and any(not f.is_param for t in (*arg_taints, *kw_taints.values()) for f in t):
+            self.mod.tainted_external.add(qual)
+        if not everything:
+            return EMPTY
+        # an unknown call: assume its result carries its inputs (string helpers, containers, ...)
+        known = qual is not None and (qual.startswith("builtins.") or qual.split(".")[0] in _KNOWN_MODULES)
+        if isinstance(func, ast.Attribute) and func.attr in _STRING_METHODS:
+            known = True
+        return frozenset(f if known or f.weak else replace(f, weak=True) for f in everything)
+
+    def _apply_summary(self, node: ast.Call, summary: Summary, name: str,
+                       arg_taints: list[frozenset], kw_taints: dict) -> frozenset:
+        by_param: dict[int, frozenset] = {}
+        offset = 0
+        if summary.params and summary.params[0] in ("self", "cls") and isinstance(node.func, ast.Attribute):
+            offset = 1
+        for i, taint in enumerate(arg_taints):
+            by_param[i + offset] = taint
+        for key, taint in kw_taints.items():
+            if key in summary.params:
+                by_param[summary.params.index(key)] = taint
+        call_step = self.mod.step(node, f"passed to `{name}()`")
+        out: set = set()
+        for flow in summary.returns:
+            if flow.is_param:
+                index = int(flow.kind.split(":")[1])
+                for actual in by_param.get(index, EMPTY):
+                    merged = actual.step(call_step)
+                    for step in flow.steps[1:]:
+                        merged = merged.step(step)
+                    merged = replace(merged, sanitized=merged.sanitized | flow.sanitized,
+                                     via=merged.via + flow.via + (f"through {name}()",),
+                                     weak=merged.weak or flow.weak)
+                    out.add(merged.step(self.mod.step(node, f"returned by `{name}()`")))
+            else:
+                out.add(flow.step(self.mod.step(node, f"returned by `{name}()`")))
+        for index, sink_kind, desc, flow, sink_step in summary.sinks:
+            for actual in by_param.get(index, EMPTY):
+                if actual.safe_for(sink_kind):
+                    continue
+                merged = actual.step(call_step)
+                for step in flow.steps[1:]:
+                    merged = merged.step(step)
+                merged = replace(merged, sanitized=merged.sanitized | flow.sanitized, via=merged.via + flow.via,
+                                 weak=merged.weak or flow.weak)
+                if merged.safe_for(sink_kind):
+                    continue
+                self._record(None, sink_kind, desc, merged.step(sink_step), sink_step)
+        return frozenset(sorted(out, key=_flow_rank)[:MAX_FLOWS])
+
+    # ------------------------------------------------------------------ sinks
+
+    def _check_sinks(self, node: ast.Call, qual: str | None, arg_taints: list, kw_taints: dict, state: State) -> None:
+        spec = self.spec
+        sinks = list(spec.sink_names.get(qual, ())) if qual else []
+        if isinstance(node.func, ast.Attribute):
+            for sink in spec.sink_methods.get(node.func.attr, ()):
+                if sink not in sinks:
+                    sinks.append(sink)
+        if not sinks:
+            return
+        for sink in sinks:
+            if not self._applies(sink, node):
+                continue
+            taint = self._sink_argument_taint(sink, node, arg_taints, kw_taints, state)
+            if taint:
+                self.sink_hit(node, sink.kind, sink.what or _SINK_WHAT.get(sink.kind, sink.kind), taint)
+
+    def _applies(self, sink: Sink, node: ast.Call) -> bool:
+        shell_true = any(self.ctx.keyword(node, k) is not None and not self.ctx.is_false(self.ctx.keyword(node, k))
+                         and self.ctx.literal(self.ctx.keyword(node, k)) is not None for k in ("shell",))
+        if sink.when_true:
+            if not any((v := self.ctx.keyword(node, k)) is not None and not self.ctx.is_false(v)
+                       and self.ctx.literal(v) is not None for k in sink.when_true):
+                return False
+        if sink.program_only and shell_true:
+            return False  # the shell sink sees the whole command
+        for cond in sink.safe_if:
+            given = self.ctx.keyword(node, cond.keyword)
+            if given is None and cond.position is not None and cond.position < len(node.args):
+                given = node.args[cond.position]
+            if given is None:
+                continue
+            if not cond.values:
+                return False
+            if (self.index.qualname(given) or "") in cond.values:
+                return False
+        return True
+
+    def _sink_argument_taint(self, sink: Sink, node: ast.Call, arg_taints: list, kw_taints: dict,
+                             state: State) -> frozenset:
+        parts = []
+        for pos in sink.args:
+            if pos < len(node.args) and not any(isinstance(a, ast.Starred) for a in node.args[:pos]):
+                arg = node.args[pos]
+                if sink.program_only and isinstance(arg, (ast.List, ast.Tuple)):
+                    parts.append(self.expr(arg.elts[0], state) if arg.elts else EMPTY)
+                elif sink.program_only and isinstance(arg, ast.Name) and (arg.id, 0) in state.slots:
+                    parts.append(state.slots[(arg.id, 0)])
+                else:
+                    parts.append(arg_taints[pos])
+        for key in sink.keywords:
+            if key in kw_taints:
+                parts.append(kw_taints[key])
+        return _union(*parts)
+
+    def sink_hit(self, node: ast.AST, sink_kind: str, desc: str, taint: frozenset) -> None:
+        sink_step = self.mod.step(node, f"reaches `{self.ctx.text(node.func if isinstance(node, ast.Call) else node, 40)}` ({desc})")
+        for flow in sorted(taint, key=_flow_rank):
+            if flow.safe_for(sink_kind):
+                continue
+            self._record(node, sink_kind, desc, flow.step(sink_step), sink_step)
+
+    def _record(self, node: ast.AST | None, sink_kind: str, desc: str, flow: Flow, sink_step: TraceStep) -> None:
+        if flow.is_param:
+            if self.summary is not None:
+                index = int(flow.kind.split(":")[1])
+                entry = (index, sink_kind, desc, replace(flow, steps=flow.steps[:-1]), sink_step)
+                if all(e[:3] != entry[:3] or e[4] != sink_step for e in self.sinks):
+                    self.sinks.append(entry)
+            return
+        self.mod.hits.append(Hit(node, sink_kind, desc, flow))
+
+
+_STRING_METHODS = frozenset({
+    "strip", "lstrip", "rstrip", "lower", "upper", "title", "capitalize", "casefold", "replace", "split", "rsplit",
+    "splitlines", "join", "format", "format_map", "encode", "decode", "get", "getlist", "pop", "setdefault",
+    "copy", "items", "values", "keys", "partition", "rpartition", "zfill", "center", "ljust", "rjust",
+    "removeprefix", "removesuffix", "expandtabs", "translate", "read", "readline", "readlines", "getvalue",
+    "to_dict", "dict", "json", "text", "content", "first", "last", "group", "groups", "groupdict",
+})
+_KNOWN_MODULES = frozenset({"os", "posixpath", "urllib", "base64", "binascii", "json", "string", "codecs", "html",
+                            "shlex", "pathlib", "collections", "copy", "itertools", "functools", "textwrap", "re"})
+_SINK_WHAT = {
+    "shell": "a shell command", "code": "code evaluation", "sql": "an SQL statement", "path": "a file path",
+    "url": "an outbound request URL", "redirect": "a redirect target", "html": "an HTML response",
+    "template": "a template compiled from a string", "ldap": "an LDAP filter", "xpath": "an XPath expression",
+    "xml": "an XML parser", "deserialize": "a deserialiser", "header": "an HTTP header", "log": "a log message",
+    "session": "the session", "regex": "a regular expression",
+}
+
+
+def _sanitize(taint: frozenset, protects: frozenset, note: str) -> frozenset:
+    return frozenset(replace(f, sanitized=f.sanitized | protects, via=f.via + (note,)) for f in taint)
+
+
+def _names_in(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.Call):
+        found = []
+        for arg in node.args:
+            found += _names_in(arg)
+        if isinstance(node.func, ast.Attribute):
+            found += _names_in(node.func.value)
+        return found
+    if isinstance(node, ast.Attribute):
+        return _names_in(node.value)
+    if isinstance(node, ast.Subscript):
+        return _names_in(node.value)
+    return []
+
+
+def _match_names(pattern: ast.AST) -> list[str]:
+    names = []
+    for node in ast.walk(pattern):
+        name = getattr(node, "name", None)
+        if isinstance(name, str):
+            names.append(name)
+        rest = getattr(node, "rest", None)
+        if isinstance(rest, str):
+            names.append(rest)
+    return names
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _looks_like_response(node: ast.AST) -> bool:
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+    return name in ("response", "resp", "res") or name.endswith("_response")
+
+
+def _fold_expr(ctx: FileContext, node: ast.expr) -> object:
+    """Constant value of a condition, or NOT_CONSTANT: literals, names bound to them, arithmetic,
+    comparisons, ``not``, ``and`` / ``or``."""
+    if isinstance(node, ast.Compare):
+        left = _fold_expr(ctx, node.left)
+        if left is NOT_CONSTANT:
+            return NOT_CONSTANT
+        for op, comp in zip(node.ops, node.comparators):
+            right = _fold_expr(ctx, comp)
+            if right is NOT_CONSTANT:
+                return NOT_CONSTANT
+            try:
+                ok = _COMPARE[type(op)](left, right)
+            except (TypeError, KeyError):
+                return NOT_CONSTANT
+            if not ok:
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = _fold_expr(ctx, node.operand)
+        return NOT_CONSTANT if inner is NOT_CONSTANT else not inner
+    if isinstance(node, ast.BoolOp):
+        values = [_fold_expr(ctx, v) for v in node.values]
+        if any(v is NOT_CONSTANT for v in values):
+            return NOT_CONSTANT
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Add, ast.Sub)):
+        left, right = _fold_expr(ctx, node.left), _fold_expr(ctx, node.right)
+        if isinstance(left, (int, float)) and isinstance(right, (int, float)):
+            return {ast.Mult: lambda a, b: a * b, ast.Add: lambda a, b: a + b,
+                    ast.Sub: lambda a, b: a - b}[type(node.op)](left, right)
+    value = ctx.literal(node)
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    return NOT_CONSTANT
+
+
+_COMPARE = {
+    ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b, ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b,
+    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b, ast.Is: lambda a, b: a is b,
+    ast.IsNot: lambda a, b: a is not b,
+}

@@ -1,0 +1,145 @@
+"""Glue between the taint analysis and the engine: findings from hits, the per-file record of
+summaries for the cross-module step, and that step itself."""
+
+from __future__ import annotations
+
+from secreview.model import Finding, Level
+from secreview.rules import registry
+from secreview.rules.base import FileContext
+from secreview.taint import spec as spec_mod
+from secreview.taint.analysis import ExternalTable, Hit, ModuleTaint, Summary
+
+# A pattern rule's finding gives way to the data-flow finding on the same call.
+SUPERSEDES = {
+    "SR111": ("SR101", "SR102"),
+    "SR112": ("SR103",),
+    "SR113": ("SR104",),
+    "SR134": ("SR201", "SR202"),
+    "SR135": ("SR203",),
+}
+MAX_PROJECT_ROUNDS = 3
+
+
+def spec_index(extra: tuple[str, ...] = ()) -> spec_mod.SpecIndex:
+    cache = _INDEXES
+    if extra not in cache:
+        cache[extra] = spec_mod.load(extra).index()
+    return cache[extra]
+
+
+_INDEXES: dict[tuple[str, ...], spec_mod.SpecIndex] = {}
+
+
+def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] = (),
+            external: ExternalTable | None = None) -> tuple[list[Finding], dict]:
+    """Taint findings for one file (only for selected flow rules) and its record for the
+    cross-module step."""
+    spec = spec_index(extra_specs)
+    module = ModuleTaint(ctx, spec, external)
+    hits = module.run()
+    findings = []
+    seen: dict[tuple, Finding] = {}
+    for hit in hits:
+        rule_id = spec.spec.flows.get(hit.sink_kind)
+        if rule_id is None or rule_id not in selected:
+            continue
+        allowed = spec.spec.flow_sources.get(hit.sink_kind)
+        if allowed is not None and hit.flow.kind not in allowed:
+            continue
+        finding = _finding(ctx, registry.get(rule_id), hit)
+        key = (finding.rule_id, finding.location)
+        if key not in seen:
+            seen[key] = finding
+            findings.append(finding)
+    record = {"module": ctx.index.module, "summaries": module.exported(), "calls": sorted(module.unresolved),
+              "tainted_calls": sorted(module.tainted_external)}
+    return findings, record
+
+
+def _finding(ctx: FileContext, rule, hit: Hit) -> Finding:
+    flow = hit.flow
+    sink = flow.steps[-1]
+    source = flow.steps[0]
+    confidence = flow.confidence
+    if flow.weak and confidence > Level.MEDIUM:
+        confidence = Level.MEDIUM
+    via = ""
+    helpers = [v for v in flow.via if v.startswith("through ")]
+    if helpers:
+        via = " (" + ", ".join(dict.fromkeys(helpers)) + ")"
+    where = f"line {source.location.line}" if source.location.path == sink.location.path \
+        else f"{source.location.path}:{source.location.line}"
+    origin = source.note[0].upper() + source.note[1:] if source.note[:1].isalpha() else source.note
+    message = f"{origin} on {where} {sink.note}{via}. {rule.impact}"
+    loc = sink.location
+    if hit.sink_node is not None:
+        snippet = ctx.statement_text(hit.sink_node)
+    elif loc.path == ctx.path:
+        snippet = " ".join(" ".join(ctx.source.lines[loc.line - 1:loc.end_line]).split())
+    else:
+        snippet = sink.note
+    return Finding(
+        rule_id=rule.id, rule_name=rule.name, cwe=rule.cwe, severity=rule.severity, confidence=confidence,
+        location=loc, message=message, fix=rule.fix, context=ctx.context, snippet=snippet, trace=flow.steps,
+    )
+
+
+def merge(pattern: list[Finding], flows: list[Finding]) -> list[Finding]:
+    """Pattern findings on the same call as a data-flow finding give way to it."""
+    taken = {(f.location.path, f.location.line, f.location.col, old)
+             for f in flows for old in SUPERSEDES.get(f.rule_id, ())}
+    kept = [f for f in pattern if (f.location.path, f.location.line, f.location.col, f.rule_id) not in taken]
+    return kept + flows
+
+
+def project(results: list, rerun) -> list:
+    """The cross-module step: re-analyse files whose calls reach another module's summary, until
+    nothing changes (bounded)."""
+    for _ in range(MAX_PROJECT_ROUNDS):
+        table: dict[str, Summary] = {}
+        for result in results:
+            record = getattr(result, "taint", None) or {}
+            module = record.get("module", "")
+            for name, data in record.get("summaries", {}).items():
+                table[name if name.startswith(module) else f"{module}.{name}"] = Summary.from_json(data)
+        if not table:
+            return results
+        everything = ExternalTable(table)
+        changed = False
+        updated = []
+        for result in results:
+            record = getattr(result, "taint", None) or {}
+            module = record.get("module", "")
+            if _affected(record, everything, module):
+                own = everything.without_module(module)
+                if _affected(record, own, module):
+                    new = rerun(result, own)
+                    if new is not None and (new.findings != result.findings or new.taint != result.taint):
+                        changed = True
+                        result = new
+            updated.append(result)
+        results = updated
+        if not changed:
+            break
+    return results
+
+
+def _affected(record: dict, table: ExternalTable, module: str) -> bool:
+    """Would another module's summary change this file's result? Only if untrusted data enters a
+    function that passes it on or to a sink, or if a called function returns untrusted data."""
+    for qualname in record.get("tainted_calls", ()):
+        summary = table.get(qualname, module)
+        if summary is not None and (summary.sinks or any(f.is_param for f in summary.returns)):
+            return True
+    for qualname in record.get("calls", ()):
+        summary = table.get(qualname, module)
+        if summary is not None and any(not f.is_param for f in summary.returns):
+            return True
+    return False
+
+
+def taint_rule_ids() -> set[str]:
+    from secreview.rules.dataflow import FLOW_RULES
+
+    return {cls.id for cls in FLOW_RULES.values()}
+

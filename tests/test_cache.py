@@ -1,0 +1,280 @@
+"""The per-file result cache: hits skip the parser, edits re-analyse, damage is rebuilt."""
+
+import json
+import os
+import sqlite3
+
+import pytest
+
+from secreview import cache as cache_mod
+from secreview import engine
+from secreview.cache import Cache, config_key, dump_result, load_result
+from secreview.cli import main
+from secreview.model import FileResult, Finding, Level, Location, Skipped, TraceStep
+
+APP = "import os\n\ndef run(cmd):\n    os.system('ls ' + cmd)\n"
+UTIL = "import pickle\n\ndef load(blob):\n    return pickle.loads(blob)\n"
+CLEAN = "def add(a, b):\n    return a + b\n"
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(APP)
+    (tmp_path / "src" / "util.py").write_text(UTIL)
+    (tmp_path / "src" / "clean.py").write_text(CLEAN)
+    (tmp_path / "src" / "broken.py").write_text("def f(:\n")
+    return tmp_path
+
+
+@pytest.fixture
+def parses(monkeypatch):
+    """Display paths of the files read for analysis (engine.read_source is the parser's entry)."""
+    seen = []
+    real = engine.read_source
+
+    def counting(path, display, limit):
+        seen.append(display)
+        return real(path, display, limit)
+
+    monkeypatch.setattr(engine, "read_source", counting)
+    return seen
+
+
+def review(capsys, *args):
+    code = main(["--format", "json", "-j", "1", *args, "src"])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_second_run_reads_nothing_and_gives_the_same_bytes(tree, parses, capsys):
+    cache_dir = str(tree / "cache")
+    code1, out1, _ = review(capsys, "--cache-dir", cache_dir)
+    assert sorted(parses) == ["src/app.py", "src/broken.py", "src/clean.py", "src/util.py"]
+    parses.clear()
+    code2, out2, _ = review(capsys, "--cache-dir", cache_dir)
+    assert parses == []  # every result came from the cache: nothing was parsed
+    assert (code1, out1) == (code2, out2)
+    report = json.loads(out2)
+    assert [(f["location"]["path"], f["location"]["line"], f["rule_id"]) for f in report["findings"]] == [
+        ("src/app.py", 4, "SR101"), ("src/util.py", 4, "SR201")]
+    assert [s["path"] for s in report["skipped"]] == ["src/broken.py"]  # skipped entries are cached too
+
+
+def test_editing_one_file_re_analyses_that_file_only(tree, parses, capsys):
+    cache_dir = str(tree / "cache")
+    review(capsys, "--cache-dir", cache_dir)
+    parses.clear()
+    (tree / "src" / "clean.py").write_text(CLEAN + "\nimport subprocess\nsubprocess.call('x', shell=True)\n")
+    code, out, _ = review(capsys, "--cache-dir", cache_dir)
+    assert parses == ["src/clean.py"]
+    found = [(f["location"]["path"], f["location"]["line"], f["rule_id"]) for f in json.loads(out)["findings"]]
+    assert ("src/clean.py", 5, "SR101") in found
+
+
+def test_the_cache_is_keyed_by_rule_selection_and_options(tree, parses, capsys):
+    cache_dir = str(tree / "cache")
+    review(capsys, "--cache-dir", cache_dir)
+    parses.clear()
+    review(capsys, "--cache-dir", cache_dir, "--select", "SR101")
+    assert len(parses) == 4  # another rule selection: nothing reused
+    parses.clear()
+    review(capsys, "--cache-dir", cache_dir, "--min-severity", "high")
+    assert len(parses) == 4
+    parses.clear()
+    review(capsys, "--cache-dir", cache_dir, "-j", "2", "--file-timeout", "30", "--quiet")
+    assert parses == []  # jobs, time budget and quiet do not change results: all reused
+
+
+def test_no_cache_neither_reads_nor_writes(tree, parses, capsys):
+    cache_dir = tree / "cache"
+    review(capsys, "--no-cache", "--cache-dir", str(cache_dir))
+    review(capsys, "--no-cache", "--cache-dir", str(cache_dir))
+    assert len(parses) == 8
+    assert not (cache_dir / cache_mod.DB_NAME).exists()
+
+
+def test_default_folder_follows_xdg_cache_home(tree, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tree / "xdg"))
+    review(capsys)
+    assert (tree / "xdg" / "secreview" / cache_mod.DB_NAME).is_file()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty-foreign-db"])
+def test_a_damaged_cache_file_is_detected_and_rebuilt(tree, parses, capsys, damage):
+    cache_dir = tree / "cache"
+    _, expected, _ = review(capsys, "--cache-dir", str(cache_dir))
+    db = cache_dir / cache_mod.DB_NAME
+    if damage == "garbage":
+        db.write_bytes(b"this is not a database at all" * 100)
+    elif damage == "truncated":  # as if a write had been cut short
+        data = db.read_bytes()
+        db.write_bytes(data[: len(data) // 2 + 100])
+    else:  # a SQLite file that is not ours
+        db.unlink()
+        conn = sqlite3.connect(db)
+        conn.execute("CREATE TABLE other (x)")
+        conn.commit()
+        conn.close()
+    parses.clear()
+    code, out, err = review(capsys, "--cache-dir", str(cache_dir))
+    assert out == expected
+    assert len(parses) == 4  # nothing trusted
+    assert err.startswith(f"secreview: note: the cache {db} was damaged (")
+    assert err.rstrip().endswith("and has been rebuilt")
+    parses.clear()
+    _, out, err = review(capsys, "--cache-dir", str(cache_dir))
+    assert (out, err, parses) == (expected, "", [])  # rebuilt and working again
+
+
+def test_a_damaged_entry_is_a_miss_and_is_replaced(tree, parses, capsys):
+    cache_dir = tree / "cache"
+    _, expected, _ = review(capsys, "--cache-dir", str(cache_dir))
+    conn = sqlite3.connect(cache_dir / cache_mod.DB_NAME)
+    key, data = next(row for row in conn.execute("SELECT key, data FROM results") if "src/app.py" in row[1])
+    conn.execute("UPDATE results SET data = ? WHERE key = ?", (data.replace('"line":4', '"line":9'), key))
+    conn.commit()
+    conn.close()
+    parses.clear()
+    _, out, _ = review(capsys, "--cache-dir", str(cache_dir))
+    assert out == expected  # the tampered line number was not believed
+    assert parses == ["src/app.py"]
+    parses.clear()
+    review(capsys, "--cache-dir", str(cache_dir))
+    assert parses == []
+
+
+def test_cache_clear_removes_only_the_cache(tree, parses, capsys):
+    cache_dir = tree / "cache"
+    review(capsys, "--cache-dir", str(cache_dir))
+    (cache_dir / "keep.txt").write_text("not ours")
+    assert main(["cache", "info", "--cache-dir", str(cache_dir)]) == 0
+    info = capsys.readouterr().out
+    assert info.startswith(f"cache folder: {cache_dir}\nfile results: 4\nsize: ")
+    assert main(["cache", "clear", "--cache-dir", str(cache_dir)]) == 0
+    assert capsys.readouterr().out == f"removed the cache in {cache_dir} (4 file results)\n"
+    assert sorted(os.listdir(cache_dir)) == ["keep.txt"]
+    assert main(["cache", "clear", "--cache-dir", str(cache_dir)]) == 0
+    assert capsys.readouterr().out == f"no cache to remove in {cache_dir}\n"
+    parses.clear()
+    review(capsys, "--cache-dir", str(cache_dir))
+    assert len(parses) == 4
+
+
+def test_cache_clear_uses_the_default_folder(tree, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tree / "xdg"))
+    review(capsys)
+    assert main(["cache", "clear"]) == 0
+    folder = tree / "xdg" / "secreview"
+    assert capsys.readouterr().out == f"removed the cache in {folder} (4 file results)\n"
+    assert not (folder / cache_mod.DB_NAME).exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["cache"], "'cache' needs an action: 'secreview cache clear' or 'secreview cache info'"),
+    (["cache", "drop"], "unknown cache action 'drop' (choose clear or info)"),
+    (["cache", "clear", "--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_cache_command_errors(argv, message, capsys):
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"secreview: error: {message}\n"
+
+
+def test_cache_dir_that_is_a_file_is_an_error(tree, capsys):
+    (tree / "afile").write_text("x")
+    assert main(["--cache-dir", "afile", "src"]) == 2
+    assert capsys.readouterr().err == "secreview: error: --cache-dir afile: not a folder\n"
+    assert main(["cache", "clear", "--cache-dir", "afile"]) == 2
+    assert capsys.readouterr().err == "secreview: error: --cache-dir afile: not a folder\n"
+
+
+def test_an_unusable_default_folder_is_a_note_not_a_failure(tree, capsys, monkeypatch):
+    (tree / "xdg").write_text("a file where the cache folder should be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tree / "xdg"))
+    code, out, err = review(capsys)
+    assert code == 1 and json.loads(out)["summary"]["findings"] == 2
+    assert err.startswith("secreview: note: cannot create the cache folder ")
+    assert err.rstrip().endswith("; results are not cached")
+    code, out, err = review(capsys, "--quiet")
+    assert err == ""
+
+
+# ---------------------------------------------------------------------------- the codec and keys
+
+
+def _finding(**changes):
+    values = dict(rule_id="SR101", rule_name="shell-injection", cwe=78, severity=Level.HIGH,
+                  confidence=Level.MEDIUM, location=Location("a.py", 3, 4, 3, 20), message="m", fix="f",
+                  context="test", snippet="os.system(x)", fingerprint="ab" * 16,
+                  trace=(TraceStep(Location("a.py", 1, 0, 1, 5), "source"),
+                         TraceStep(Location("a.py", 3, 4, 3, 20), "sink")))
+    values.update(changes)
+    return Finding(**values)
+
+
+def test_every_field_survives_the_json_round_trip():
+    result = FileResult("a.py", (_finding(),), (Skipped("a.py", "partly reviewed: x", 7),), 12, "test", True,
+                        dropped=(_finding(severity=Level.LOW),), outline={"functions": [{"name": "f", "lines": [1, 2]}]},
+                        suppressions=((3, 4, 20, "# secreview: allow shell-injection"),),
+                        taint={"module": "a", "summaries": {"a.f": {"params": [0]}}})
+    text = dump_result(result)
+    assert text is not None
+    back = load_result(text)
+    assert back == result
+    assert type(back.findings) is tuple and type(back.findings[0].severity) is Level
+    assert type(back.suppressions[0]) is tuple and type(back.findings[0].trace[0]) is TraceStep
+
+
+def test_a_result_that_would_not_come_back_identical_is_not_stored():
+    # a tuple inside free-form JSON data would come back as a list: not cached, never wrong
+    assert dump_result(FileResult("a.py", taint={"pairs": (1, 2)})) is None
+    assert dump_result(FileResult("a.py", taint={"x": object()})) is None
+
+
+def test_config_key_ignores_run_only_options_and_sorts_sets():
+    base = engine.Options()
+    same = engine.Options(jobs=7, cache_dir="/elsewhere", file_timeout=1.0, progress=True)
+    assert config_key(["SR101"], base) == config_key(["SR101"], same)
+    assert config_key(["SR101"], base) != config_key(["SR101", "SR102"], base)
+    assert config_key(["SR101"], base) != config_key(["SR101"], engine.Options(min_confidence=Level.HIGH))
+    assert config_key(["SR102", "SR101"], base) == config_key(["SR101", "SR102"], base)
+
+
+def test_taint_spec_contents_are_part_of_the_key(tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text("[sources]\n")
+    options = engine.Options(taint_specs=[str(spec)])
+    before = config_key([], options)
+    spec.write_text("[sources]\nx = 1\n")
+    assert config_key([], options) != before
+
+
+def test_an_interrupted_write_leaves_no_entry(tmp_path, monkeypatch):
+    store = Cache(str(tmp_path), "config")
+    results = [(f"k{i}", FileResult(f"f{i}.py", lines=i)) for i in range(3)]
+    conn = store._conn
+
+    def executemany(sql, rows):  # Ctrl-C after the first row went in
+        conn.executemany(sql, rows[:1])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "_conn", _Proxy(conn, executemany))
+    with pytest.raises(KeyboardInterrupt):
+        store.put_many(results)
+    monkeypatch.setattr(store, "_conn", conn)
+    assert store.get_many(["k0", "k1", "k2"]) == {}  # the whole transaction was rolled back
+    store.put_many(results)
+    assert sorted(store.get_many(["k0", "k1", "k2"])) == ["k0", "k1", "k2"]
+    store.close()
+
+
+class _Proxy:
+    """A connection whose executemany is replaced (sqlite3.Connection attributes are read-only)."""
+
+    def __init__(self, conn, executemany):
+        self._conn = conn
+        self.executemany = executemany
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)

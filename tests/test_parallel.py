@@ -1,0 +1,247 @@
+"""Parallel analysis, the per-file time budget, worker failures, --profile and the progress bar."""
+
+import io
+import json
+import os
+import re
+import time
+
+import pytest
+
+from secreview import engine, parallel
+from secreview.cli import main
+from secreview.perf import Progress, RunStats, progress_wanted
+
+SNIPPETS = [
+    "import os\n\ndef f(x):\n    os.system('ls ' + x)\n",
+    "import pickle\n\ndef g(blob):\n    return pickle.loads(blob)\n",
+    "import hashlib\n\ndigest = hashlib.md5(b'x').hexdigest()\n",
+    "import yaml\n\ndef h(text):\n    return yaml.load(text)\n",
+    "def clean(a, b):\n    return a + b\n",
+    "import requests\n\ndef get(url):\n    return requests.get(url, verify=False)\n",
+    "def broken(:\n",
+]
+
+
+@pytest.fixture
+def many(tmp_path, monkeypatch):
+    """A tree of 42 files of every kind (findings, clean, skipped), and the pool forced on."""
+    monkeypatch.chdir(tmp_path)
+    for i in range(42):
+        folder = tmp_path / "pkg" / f"m{i % 5}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{i:02d}.py").write_text(f"# file {i}\n" + SNIPPETS[i % len(SNIPPETS)] * (1 + i % 3))
+    monkeypatch.setattr(parallel, "MIN_FILES_FOR_POOL", 2)
+    monkeypatch.setattr(parallel, "MIN_BYTES_FOR_POOL", 0)
+    return tmp_path
+
+
+def run(capsys, *args):
+    code = main(["--no-cache", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+def test_output_is_identical_for_any_number_of_processes(many, capsys, fmt):
+    outputs = {run(capsys, "--format", fmt, "-j", str(jobs), "pkg")[:2] for jobs in (1, 2, 3)}
+    assert len(outputs) == 1
+    code, out = outputs.pop()
+    assert code == 1 and out
+
+
+def test_the_pool_is_really_used_and_small_runs_stay_in_process(many, capsys, monkeypatch):
+    _, _, err = run(capsys, "--profile", "-j", "2", "pkg")
+    assert "42 analysed (2 worker processes, -j 2)" in err
+    monkeypatch.setattr(parallel, "MIN_FILES_FOR_POOL", 24)
+    monkeypatch.setattr(parallel, "MIN_BYTES_FOR_POOL", 512 * 1024)
+    _, _, err = run(capsys, "--profile", "-j", "2", "pkg")  # 42 small files: not worth a pool
+    assert "42 analysed (in one process, -j 2)" in err
+
+
+def _slow_on(name, seconds=30):
+    real = engine.review_target
+
+    def review_target(target, ruleset, options):
+        if target.display.endswith(name):
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:  # busy Python code, as a pathological rule would be
+                sum(range(1000))
+        return real(target, ruleset, options)
+
+    return review_target
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_over_the_time_budget_becomes_a_skipped_entry(many, capsys, monkeypatch, jobs):
+    monkeypatch.setattr(engine, "review_target", _slow_on("f07.py"))
+    start = time.monotonic()
+    code, out, _ = run(capsys, "--format", "json", "-j", jobs, "--file-timeout", "0.5", "pkg")
+    assert time.monotonic() - start < 20
+    report = json.loads(out)
+    skipped = {s["path"]: s["reason"] for s in report["skipped"]}
+    assert skipped["pkg/m2/f07.py"] == "analysis stopped after 0.5 s (over the per-file time budget, --file-timeout)"
+    assert report["summary"]["files_skipped"] == 7  # the six syntax errors and the slow file
+    assert report["summary"]["files_reviewed"] == 35
+
+
+def test_a_timed_out_file_is_not_cached(many, capsys, monkeypatch):
+    monkeypatch.setattr(engine, "review_target", _slow_on("f07.py", seconds=3))
+    cache = str(many / "cache")
+    main(["--format", "json", "-j", "1", "--cache-dir", cache, "--file-timeout", "0.3", "pkg"])
+    first = json.loads(capsys.readouterr().out)
+    assert "pkg/m2/f07.py" in {s["path"] for s in first["skipped"]}
+    main(["--format", "json", "-j", "1", "--cache-dir", cache, "--file-timeout", "0", "pkg"])
+    second = json.loads(capsys.readouterr().out)
+    assert "pkg/m2/f07.py" not in {s["path"] for s in second["skipped"]}  # analysed again, in full
+
+
+def test_the_time_budget_restores_the_previous_alarm_handler(many, capsys, monkeypatch):
+    import signal
+
+    def mine(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGALRM, mine)
+    try:
+        run(capsys, "-j", "1", "--file-timeout", "5", "pkg")
+        assert signal.getsignal(signal.SIGALRM) is mine
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_worker_that_dies_costs_only_its_file(many, capsys, monkeypatch):
+    real = engine.review_target
+    parent = os.getpid()
+
+    def review_target(target, ruleset, options):
+        if target.display.endswith("f11.py") and os.getpid() != parent:
+            os._exit(3)  # as if the kernel had killed the worker
+        return real(target, ruleset, options)
+
+    monkeypatch.setattr(engine, "review_target", review_target)
+    code, out, _ = run(capsys, "--format", "json", "-j", "2", "pkg")
+    report = json.loads(out)
+    skipped = {s["path"]: s["reason"] for s in report["skipped"]}
+    assert skipped["pkg/m1/f11.py"] == "the process analysing this file died (killed, or out of memory)"
+    assert report["summary"]["files_reviewed"] == 35
+    expected = run(capsys, "--format", "json", "-j", "1", "pkg")[1]
+    assert [f for f in report["findings"]] == [f for f in json.loads(expected)["findings"]
+                                                 if f["location"]["path"] != "pkg/m1/f11.py"]
+
+
+def test_profile_lists_phases_files_and_rules(many, capsys):
+    code, out, err = run(capsys, "--profile", "-j", "1", "pkg")
+    lines = err.splitlines()
+    assert lines[0] == "secreview profile: 42 files: 42 analysed (in one process, -j 1), 0 from the cache"
+    assert lines[1] == "phase                               seconds"
+    phases = [line.split()[0] for line in lines[2:lines.index(next(x for x in lines if x.startswith("slowest files")))]]
+    assert phases == ["discover", "per-file", "global", "triage", "report", "total"]
+    files = lines.index("slowest files                       seconds")
+    rules = lines.index("slowest rules                       seconds    calls")
+    assert rules - files - 1 == 10  # the ten slowest files
+    for line in lines[files + 1:rules]:
+        assert re.fullmatch(r"  +\d+\.\d{3}  pkg/m\d/f\d\d\.py", line)
+    assert 1 <= len(lines) - rules - 1 <= 10
+    for line in lines[rules + 1:]:
+        assert re.fullmatch(r"  SR\d{3} [a-z0-9-]+ +\d+\.\d{3} +\d+", line)
+    assert "per-file analysis" in err and out  # the report itself still goes to standard output
+
+
+def test_profile_with_workers_collects_rule_times_from_them(many, capsys):
+    _, _, err = run(capsys, "--profile", "-j", "2", "pkg")
+    rules = err.splitlines()[err.splitlines().index("slowest rules                       seconds    calls") + 1:]
+    calls = sum(int(line.split()[-1]) for line in rules)
+    assert calls > 0
+
+
+def test_no_progress_and_no_stderr_when_not_a_terminal(many, capsys):
+    code, out, err = run(capsys, "-j", "1", "pkg")
+    assert err == ""
+    assert "\r" not in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["-j", "-1", "x"], "argument -j/--jobs: must be 0 (one per core) or more, got -1"),
+    (["-j", "many", "x"], "argument -j/--jobs: not a number of processes: 'many'"),
+    (["--file-timeout", "soon", "x"], "argument --file-timeout: not a number of seconds: 'soon'"),
+    (["--file-timeout", "-2", "x"], "argument --file-timeout: must be 0 (no limit) or a positive number of seconds, got '-2'"),
+    (["--file-timeout", "nan", "x"], "argument --file-timeout: must be 0 (no limit) or a positive number of seconds, got 'nan'"),
+])
+def test_bad_speed_options_are_one_line_errors(argv, message, capsys):
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"secreview: error: {message}\n"
+
+
+# ---------------------------------------------------------------------------- the progress bar
+
+
+class Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_progress_is_wanted_only_on_a_terminal_without_quiet(monkeypatch):
+    monkeypatch.setenv("TERM", "xterm")
+    assert progress_wanted(Tty(), quiet=False) is True
+    assert progress_wanted(Tty(), quiet=True) is False
+    assert progress_wanted(io.StringIO(), quiet=False) is False
+    monkeypatch.setenv("TERM", "dumb")
+    assert progress_wanted(Tty(), quiet=False) is False
+
+
+def test_progress_appears_after_a_second_and_is_erased():
+    stream, clock = Tty(), Clock()
+    bar = Progress(200, stream, clock=clock, width=80)
+    bar.advance(1, "a.py")
+    clock.now += 0.5
+    bar.advance(1, "b.py")
+    assert stream.getvalue() == ""  # a short run never shows a bar
+    clock.now += 0.6
+    bar.advance(98, "pkg/c.py")
+    assert stream.getvalue() == "\rsecreview [############------------] 100/200 files  50%   1.1 s  pkg/c.py\x1b[K"
+    clock.now += 0.05
+    bar.advance(1, "d.py")  # at most ten redraws a second
+    assert stream.getvalue().count("\r") == 1
+    clock.now += 0.2
+    bar.advance(99, "e.py")
+    assert stream.getvalue().endswith("\rsecreview [########################] 200/200 files 100%   1.4 s  e.py\x1b[K")
+    bar.close()
+    assert stream.getvalue().endswith("\r\x1b[K")
+
+
+def test_progress_disabled_writes_nothing():
+    stream, clock = Tty(), Clock()
+    bar = Progress(10, stream, enabled=False, clock=clock)
+    clock.now += 5
+    bar.advance(10, "x.py")
+    bar.close()
+    assert stream.getvalue() == ""
+
+
+def test_progress_shortens_long_paths_to_the_terminal_width():
+    stream, clock = Tty(), Clock()
+    bar = Progress(10, stream, clock=clock, width=70)
+    clock.now += 2
+    bar.advance(1, "a/very/long/path/" * 10 + "file.py")
+    line = stream.getvalue()[1:-3]
+    assert len(line) <= 69 and line.endswith("file.py") and "..." in line
+
+
+def test_run_stats_render_without_workers_or_rules():
+    stats = RunStats()
+    stats.phases["discover"] = 0.25
+    text = stats.render()
+    assert text == ("secreview profile: 0 files: 0 analysed (in one process, -j 1), 0 from the cache\n"
+                    "phase                               seconds\n"
+                    "  discover                            0.250\n"
+                    "  total                               0.250\n")
