@@ -163,9 +163,14 @@ def instrument(ruleset: engine.RuleSet, times: dict[str, list[float]]) -> None:
 _STATE: tuple[engine.RuleSet, engine.Options, float, dict[str, list[float]]] | None = None
 
 
-def _init_worker(options: engine.Options, timeout: float, detailed: bool) -> None:
-    global _STATE
+def _init_worker(options: engine.Options, timeout: float, detailed: bool, busy=None, counter=None) -> None:
+    global _STATE, _BUSY, _SLOT
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C stops
+    if busy is not None and counter is not None:
+        with counter.get_lock():
+            _SLOT = counter.value
+            counter.value += 1
+        _BUSY = busy if _SLOT < len(busy) else None
     if _STATE is None:  # not inherited through fork
         ruleset = engine.RuleSet.from_options(options)
         times: dict[str, list[float]] = {}
@@ -177,10 +182,21 @@ def _init_worker(options: engine.Options, timeout: float, detailed: bool) -> Non
     _tune_gc()
 
 
+_BUSY = None  # the shared "file being analysed" slots (see _busy_array)
+_SLOT = 0
+
+
 def _work(chunk: list[tuple[int, Target]]):
     assert _STATE is not None
     ruleset, options, timeout, times = _STATE
-    done = [(i, *analyse_one(target, ruleset, options, timeout)) for i, target in chunk]
+    busy, slot = _BUSY, _SLOT
+    done = []
+    for i, target in chunk:
+        if busy is not None:
+            busy[slot] = i
+        done.append((i, *analyse_one(target, ruleset, options, timeout)))
+    if busy is not None:
+        busy[slot] = -1
     rule_times = dict(times)
     times.clear()
     return done, rule_times
@@ -224,9 +240,11 @@ class _Pool:
                      timeout, detailed)
         self.started = 0
 
-    def executor(self, workers: int) -> ProcessPoolExecutor:
+    def executor(self, workers: int, busy) -> ProcessPoolExecutor:
         self.started += workers
-        return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker, initargs=self.args)
+        counter = _context().Value("i", 0)
+        return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker,
+                                   initargs=(*self.args, busy, counter))
 
 
 def _has_field(obj: object, name: str) -> bool:
@@ -326,9 +344,10 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
             rule_times: dict[str, list[float]] = {}
             if _context().get_start_method() == "fork":
                 worker_ruleset = engine.RuleSet.from_options(options) if detailed else ruleset
+                worker_times: dict[str, list[float]] = {}
                 if detailed:
-                    instrument(worker_ruleset, {})
-                _STATE = (worker_ruleset, options, timeout, {})
+                    instrument(worker_ruleset, worker_times)
+                _STATE = (worker_ruleset, options, timeout, worker_times)
             try:
                 processes = _run_pool(_chunks(order), jobs, options, timeout, detailed, targets,
                                       finished, progress, rule_times)
@@ -362,52 +381,84 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
 
 
 def _run_pool(chunks, jobs, options, timeout, detailed, targets, finished, progress, rule_times) -> int:
+    """Run the chunks in a pool. When a worker dies, the files the workers were busy with are the
+    suspects: each is retried alone in a fresh worker (and skipped if it kills that one too);
+    every other unfinished file goes to a fresh pool."""
     pool = _Pool(min(jobs, len(chunks)), options, timeout, detailed)
-    failed: list[tuple[int, Target]] = []
-    executor = pool.executor(pool.jobs)
+    done: set[int] = set()
+
+    def record(batch, times) -> None:
+        for i, result, seconds, timed_out in batch:
+            if i not in done:
+                done.add(i)
+                finished(i, result, seconds, timed_out)
+                progress.advance(1, result.path)
+        for label, (seconds, calls) in times.items():
+            entry = rule_times.setdefault(label, [0.0, 0])
+            entry[0] += seconds
+            entry[1] += calls
+
+    remaining = chunks
+    while remaining:
+        busy = _busy_array(pool.jobs)
+        executor = pool.executor(pool.jobs, busy)
+        unfinished: list[tuple[int, Target]] = []
+        broken = False
+        try:
+            futures = {executor.submit(_work, chunk): chunk for chunk in remaining}
+            manager = getattr(executor, "_executor_manager_thread", None)
+            waiting = set(futures)
+            while waiting:
+                finished_now, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+                for future in finished_now:
+                    try:
+                        record(*future.result())
+                    except BrokenProcessPool:
+                        broken = True
+                        unfinished.extend(futures[future])
+                    except Exception:  # a result that could not travel back: retried alone
+                        unfinished.extend(futures[future])
+        except BaseException:
+            _stop(executor)
+            raise
+        executor.shutdown(wait=True)
+        if manager is not None:
+            manager.join()  # a broken pool forgets its manager thread; never fork beside it
+        suspects = {i for i in busy[:] if i >= 0} if broken else {i for i, _ in unfinished}
+        left = [(i, t) for i, t in unfinished if i not in done]
+        if not (suspects & {i for i, _ in left}):
+            suspects = {i for i, _ in left}  # cannot tell which file it was: try each alone
+        for i, target in sorted((item for item in left if item[0] in suspects), key=lambda item: item[0]):
+            _isolated(pool, i, target, record)
+        remaining = _chunks([(i, t, 0) for i, t in left if i not in suspects and i not in done])
+    return pool.started
+
+
+def _isolated(pool: _Pool, i: int, target: Target, record) -> None:
+    """Analyse one file in a worker of its own; if that worker dies too, the file is skipped."""
+    executor = pool.executor(1, None)
+    manager = None
     try:
-        futures = {executor.submit(_work, chunk): chunk for chunk in chunks}
-        waiting = set(futures)
-        while waiting:
-            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-            for future in done:
-                try:
-                    batch, times = future.result()
-                except BrokenProcessPool:
-                    failed.extend(futures[future])
-                    continue
-                except Exception:  # a result that could not travel back: analyse here instead
-                    failed.extend(futures[future])
-                    continue
-                for i, result, seconds, timed_out in batch:
-                    finished(i, result, seconds, timed_out)
-                    progress.advance(1, result.path)
-                for label, (seconds, calls) in times.items():
-                    entry = rule_times.setdefault(label, [0.0, 0])
-                    entry[0] += seconds
-                    entry[1] += calls
+        future = executor.submit(_work, [(i, target)])
+        manager = getattr(executor, "_executor_manager_thread", None)
+        record(*future.result())
+    except BrokenProcessPool:
+        record([(i, FileResult(target.display, (), (Skipped(
+            target.display, "the process analysing this file died (killed, or out of memory)"),),
+            reviewed=False), 0.0, True)], {})
     except BaseException:
         _stop(executor)
         raise
-    executor.shutdown(wait=True)
-    # Files whose worker died: once more, each in a fresh worker of its own.
-    for i, target in sorted(failed, key=lambda item: item[0]):
-        retry = pool.executor(1)
-        try:
-            batch, times = retry.submit(_work, [(i, target)]).result()
-            for j, result, seconds, timed_out in batch:
-                finished(j, result, seconds, timed_out)
-        except BrokenProcessPool:
-            finished(i, FileResult(target.display, (), (Skipped(
-                target.display, "the process analysing this file died (killed, or out of memory)"),),
-                reviewed=False), 0.0, True)
-        except BaseException:
-            _stop(retry)
-            raise
-        finally:
-            retry.shutdown(wait=True)
-        progress.advance(1, target.display)
-    return pool.started
+    finally:
+        executor.shutdown(wait=True)
+        if manager is not None:
+            manager.join()
+
+
+def _busy_array(slots: int):
+    """Shared slots where each worker writes the index of the file it is analysing (-1: none)."""
+    array = _context().Array("q", [-1] * slots, lock=False)
+    return array
 
 
 class _gc_tuned:

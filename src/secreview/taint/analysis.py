@@ -911,9 +911,34 @@ class _Unit:
         for sink in sinks:
             if not self._applies(sink, node):
                 continue
+            if sink.kind == "sql" and not self._textual_query(sink, node):
+                continue  # a query object (SQLAlchemy select(...)) binds its values
             taint = self._sink_argument_taint(sink, node, arg_taints, kw_taints, state)
             if taint:
                 self.sink_hit(node, sink.kind, sink.what or _SINK_WHAT.get(sink.kind, sink.kind), taint)
+
+    def _textual_query(self, sink: Sink, node: ast.Call) -> bool:
+        arg = node.args[0] if node.args and 0 in sink.args else None
+        if arg is None:
+            for key in sink.keywords:
+                arg = self.ctx.keyword(node, key) or arg
+        return arg is not None and self._stringish(arg, 0)
+
+    def _stringish(self, expr: ast.AST, depth: int) -> bool:
+        if isinstance(expr, (ast.JoinedStr, ast.BinOp, ast.Constant, ast.Subscript, ast.Attribute)):
+            return True
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            if isinstance(func, ast.Attribute) and func.attr in ("format", "join", "replace", "strip", "lower",
+                                                                 "upper", "get", "decode"):
+                return True
+            return (self.index.qualname(func) or "") in ("builtins.str",) or self._source(func) != EMPTY
+        if isinstance(expr, ast.Name) and depth < 4:
+            binding = self.index.binding(expr)
+            if binding is None or binding.value is None:
+                return True  # a parameter or unknown: it may well be text
+            return self._stringish(binding.value, depth + 1)
+        return True
 
     def _applies(self, sink: Sink, node: ast.Call) -> bool:
         shell_true = any(self.ctx.keyword(node, k) is not None and not self.ctx.is_false(self.ctx.keyword(node, k))

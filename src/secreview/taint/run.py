@@ -18,6 +18,10 @@ SUPERSEDES = {
     "SR135": ("SR203",),
 }
 MAX_PROJECT_ROUNDS = 3
+# Low-impact sinks are reported only for data that reached them by known steps: a value that went
+# through calls secreview knows nothing about (an id looked up from a header, say) is most often
+# no longer the sender's text.
+WEAK_NOT_ENOUGH = frozenset({"log", "header", "session"})
 
 
 def spec_index(extra: tuple[str, ...] = ()) -> spec_mod.SpecIndex:
@@ -45,6 +49,8 @@ def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] =
             continue
         allowed = spec.spec.flow_sources.get(hit.sink_kind)
         if allowed is not None and hit.flow.kind not in allowed:
+            continue
+        if hit.flow.weak and hit.sink_kind in WEAK_NOT_ENOUGH:
             continue
         finding = _finding(ctx, registry.get(rule_id), hit)
         key = (finding.rule_id, finding.location)
