@@ -157,11 +157,11 @@ def test_lower_keeps_hygiene_findings_at_low_severity_with_the_reason():
 def test_drop_sets_hygiene_findings_aside_and_keep_changes_nothing():
     dropped = review("tests/test_digest.py", TEST_FILE, "drop")
     assert [f.rule_id for f in dropped.findings] == ["SR101"]
-    assert [(f.rule_id, f.location.line, f.severity) for f in dropped.dropped] == [("SR301", 6, Level.MEDIUM)]
+    assert [(f.rule_id, f.location.line, f.severity) for f in dropped.dropped] == [("SR301", 6, Level.LOW)]
     assert dropped.dropped[0].triage.startswith("dropped in test code (unit test: ")
     kept = review("tests/test_digest.py", TEST_FILE, "keep")
     assert [(f.rule_id, f.severity, f.triage) for f in kept.findings] == [
-        ("SR301", Level.MEDIUM, ""), ("SR101", Level.HIGH, "")]
+        ("SR301", Level.LOW, ""), ("SR101", Level.HIGH, "")]
 
 
 def test_production_code_is_not_touched():

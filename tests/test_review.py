@@ -124,7 +124,7 @@ def test_context_policy_is_visible(capsys, monkeypatch):
     code, dropped, _ = run(capsys, monkeypatch, "review", "--test-policy", "drop", "unit/test_image_cache.py")
     assert code == 0
     assert "5. Findings set aside in test code (lines 11, 23, 31, 38)" in dropped
-    assert "   - line 23: `expected = hashlib.md5(data).hexdigest()` — SR301 weak-hash (medium severity) dropped " \
+    assert "   - line 23: `expected = hashlib.md5(data).hexdigest()` — SR301 weak-hash (low severity) dropped " \
            "in test code" in dropped
     assert dropped.splitlines()[-1] == VERDICT_CLEAN
 

@@ -285,9 +285,13 @@ class WeakHash(Rule):
                        "offline guessing, and a signature over it can be forged with a colliding message.",
                        fix=self._SECRET_FIX, confidence=Level.HIGH)
             return
+        # No sign that the digest guards a secret: most such uses are checksums and cache keys
+        # (measured on Nova: image cache file names), so this is a low note, not a defect claim.
         ctx.report(self, call,
                    f"{callee} {does}, {_HASH_NOTES[algo]}. A digest that must resist an "
-                   "attacker (an integrity check, a signature, a stored credential) cannot rely on it.")
+                   "attacker (an integrity check, a signature, a stored credential) cannot rely on it; "
+                   "nothing here shows it guards a secret, so pass `usedforsecurity=False` if it is a checksum.",
+                   severity=Level.LOW, confidence=Level.LOW)
 
     @staticmethod
     def _digest_algo(ctx: FileContext, digest: ast.AST | None, by_qualname: dict[str, str]) -> str | None:

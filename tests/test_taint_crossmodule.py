@@ -1,0 +1,190 @@
+"""Data flow across modules (the global phase), taint spec validation, and traces in reports.
+
+The fixture harness reviews one file at a time, so a flow from a view in one module to a sink in
+another only shows in a whole run: these tests run :func:`secreview.engine.run` on a folder.
+"""
+
+import json
+import textwrap
+
+import pytest
+
+from secreview import discover, engine
+from secreview.engine import Options
+from secreview.report import render
+from secreview.taint import spec as spec_mod
+
+HELPERS = textwrap.dedent('''\
+    """Shell helpers."""
+    import subprocess
+
+
+    def run_command(cmd):
+        subprocess.call(cmd, shell=True)
+
+
+    def ping_command(host):
+        return "ping -c 1 " + host
+    ''')
+SINK_LINE = 6  # subprocess.call(...) in HELPERS
+RETURN_LINE = 10  # return "ping -c 1 " + host
+
+VIEWS = textwrap.dedent('''\
+    """Views."""
+    from flask import Flask, request
+
+    {import_line}
+
+    app = Flask(__name__)
+
+
+    @app.route("/ping")
+    def ping():
+        host = request.args["host"]
+        run_command(ping_command(host))
+
+
+    @app.route("/safe")
+    def safe():
+        run_command(ping_command("localhost"))
+    ''')
+SOURCE_LINE = 11  # host = request.args["host"]
+CALL_LINE = 12  # run_command(ping_command(host))
+
+
+def _write_project(root, import_line):
+    pkg = root / "crossmod"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helpers.py").write_text(HELPERS)
+    (pkg / "views.py").write_text(VIEWS.format(import_line=import_line))
+    return pkg
+
+
+def _review(root, monkeypatch, target="crossmod"):
+    monkeypatch.chdir(root)
+    return engine.run(discover.discover([target]), Options(jobs=1, test_policy="keep"))
+
+
+def _flows(review, rule="SR111"):
+    return [f for f in review.findings if f.rule_id == rule]
+
+
+@pytest.mark.parametrize("import_line", [
+    "from .helpers import ping_command, run_command",
+    "from crossmod.helpers import ping_command, run_command",
+])
+def test_flow_into_another_module_is_reported_at_the_sink(tmp_path, monkeypatch, import_line):
+    _write_project(tmp_path, import_line)
+    review = _review(tmp_path, monkeypatch)
+    [finding] = _flows(review)
+    assert (finding.location.path, finding.location.line) == ("crossmod/helpers.py", SINK_LINE)
+    steps = [(s.location.path, s.location.line) for s in finding.trace]
+    # the source in the caller, through the helper that builds the command, then the call, then the sink
+    assert steps[0] == ("crossmod/views.py", SOURCE_LINE)
+    assert ("crossmod/helpers.py", RETURN_LINE) in steps
+    assert steps[-2:] == [("crossmod/views.py", CALL_LINE), ("crossmod/helpers.py", SINK_LINE)]
+    assert steps == [
+        ("crossmod/views.py", SOURCE_LINE),  # request.args
+        ("crossmod/views.py", SOURCE_LINE),  # assigned to host
+        ("crossmod/views.py", CALL_LINE),  # passed to ping_command()
+        ("crossmod/helpers.py", RETURN_LINE),  # returned
+        ("crossmod/views.py", CALL_LINE),  # returned by ping_command()
+        ("crossmod/views.py", CALL_LINE),  # passed to run_command()
+        ("crossmod/helpers.py", SINK_LINE),  # reaches subprocess.call
+    ]
+    assert "crossmod/views.py:11" in finding.message
+
+
+def test_module_attribute_call_into_another_module(tmp_path, monkeypatch):
+    _write_project(tmp_path, "from crossmod import helpers")
+    views = tmp_path / "crossmod" / "views.py"
+    views.write_text(views.read_text().replace("run_command(ping_command(", "helpers.run_command(helpers.ping_command("))
+    review = _review(tmp_path, monkeypatch)
+    [finding] = _flows(review)
+    assert (finding.location.path, finding.location.line) == ("crossmod/helpers.py", SINK_LINE)
+    assert finding.trace[0].location.path == "crossmod/views.py"
+    assert finding.trace[0].location.line == SOURCE_LINE
+
+
+def test_each_module_alone_reports_no_flow(tmp_path, monkeypatch):
+    _write_project(tmp_path, "from .helpers import ping_command, run_command")
+    for name in ("helpers.py", "views.py"):
+        review = _review(tmp_path, monkeypatch, f"crossmod/{name}")
+        assert _flows(review) == []
+
+
+def test_constant_argument_across_modules_stays_silent(tmp_path, monkeypatch):
+    _write_project(tmp_path, "from .helpers import ping_command, run_command")
+    views = tmp_path / "crossmod" / "views.py"
+    text = views.read_text().replace('host = request.args["host"]', 'host = request.args["host"]\n    host = "localhost"')
+    views.write_text(text)
+    review = _review(tmp_path, monkeypatch)
+    assert _flows(review) == []
+
+
+# ---- taint specs
+
+def test_unknown_key_in_a_spec_file_names_the_file_and_the_key(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[source]]\nkind = "request"\nwhat = "custom request data"\nnmes = ["myframework.request.args"]\n')
+    with pytest.raises(spec_mod.SpecError) as caught:
+        spec_mod.load((str(bad),))
+    message = str(caught.value)
+    assert "bad.toml" in message
+    assert "'nmes'" in message
+
+
+def test_unknown_top_level_table_in_a_spec_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[sinks]]\nkind = "shell"\nnames = ["mytool.run"]\n')
+    with pytest.raises(spec_mod.SpecError, match=r"bad\.toml.*'sinks'"):
+        spec_mod.load((str(bad),))
+
+
+def test_sink_kind_without_a_flow_rule_is_an_error(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[sink]]\nkind = "smtp"\nnames = ["smtplib.SMTP().sendmail"]\n')
+    with pytest.raises(spec_mod.SpecError, match=r"bad\.toml.*'smtp'"):
+        spec_mod.load((str(bad),))
+
+
+def test_extra_spec_file_adds_a_sink(tmp_path, monkeypatch):
+    extra = tmp_path / "mytool.toml"
+    extra.write_text('[[sink]]\nkind = "shell"\nnames = ["mytool.run_shell"]\nargs = [0]\n')
+    app = tmp_path / "app.py"
+    app.write_text("import sys\nimport mytool\n\nmytool.run_shell(sys.argv[1])\n")
+    monkeypatch.chdir(tmp_path)
+    review = engine.run(discover.discover(["app.py"]), Options(jobs=1, taint_specs=[str(extra)]))
+    [finding] = _flows(review)
+    assert finding.location.line == 4 and finding.trace[0].location.line == 4
+
+
+# ---- traces in reports
+
+def test_trace_in_json_and_sarif(tmp_path, monkeypatch):
+    _write_project(tmp_path, "from .helpers import ping_command, run_command")
+    review = _review(tmp_path, monkeypatch)
+    lines = [SOURCE_LINE, SOURCE_LINE, CALL_LINE, RETURN_LINE, CALL_LINE, CALL_LINE, SINK_LINE]
+    paths = ["crossmod/views.py"] * 3 + ["crossmod/helpers.py"] + ["crossmod/views.py"] * 2 + ["crossmod/helpers.py"]
+
+    data = json.loads(render(review, "json"))
+    [flow] = [f for f in data["findings"] if f["rule_id"] == "SR111"]
+    assert [s["location"]["line"] for s in flow["trace"]] == lines
+    assert [s["location"]["path"] for s in flow["trace"]] == paths
+    assert all(s["note"] for s in flow["trace"])
+    assert "request.args" in flow["trace"][0]["note"]
+    # a pattern finding has an empty trace
+    assert all(f["trace"] == [] for f in data["findings"] if f["rule_id"] == "SR101")
+
+    sarif = json.loads(render(review, "sarif"))
+    results = sarif["runs"][0]["results"]
+    [result] = [r for r in results if r["ruleId"] == "SR111"]
+    [code_flow] = result["codeFlows"]
+    [thread] = code_flow["threadFlows"]
+    locations = [step["location"] for step in thread["locations"]]
+    assert [loc["physicalLocation"]["region"]["startLine"] for loc in locations] == lines
+    assert [loc["physicalLocation"]["artifactLocation"]["uri"] for loc in locations] == paths
+    assert all(loc["message"]["text"] for loc in locations)
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "crossmod/helpers.py"
+    assert all("codeFlows" not in r for r in results if r["ruleId"] == "SR101")
