@@ -209,11 +209,25 @@ class FileContext:
             return self.literal(binding.value, depth + 1)
         if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id in ("self", "cls"):
             return self._attribute_literal(expr, depth)
-        if isinstance(expr, (ast.Tuple, ast.List)):
+        if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
             items = [self.literal(e, depth + 1) for e in expr.elts]
             if any(i is NOT_CONSTANT for i in items):
                 return NOT_CONSTANT
+            if isinstance(expr, ast.Set):
+                try:
+                    return frozenset(items)
+                except TypeError:
+                    return NOT_CONSTANT
             return tuple(items) if isinstance(expr, ast.Tuple) else items
+        if isinstance(expr, ast.Call) and len(expr.args) == 1 and not expr.keywords \
+                and self.index.qualname(expr.func) in ("builtins.frozenset", "builtins.set", "builtins.tuple"):
+            inner = self.literal(expr.args[0], depth + 1)
+            if isinstance(inner, (tuple, list, frozenset)):
+                try:
+                    return frozenset(inner) if "set" in self.index.qualname(expr.func) else tuple(inner)
+                except TypeError:
+                    return NOT_CONSTANT
+            return NOT_CONSTANT
         if isinstance(expr, ast.JoinedStr):
             parts = []
             for value in expr.values:

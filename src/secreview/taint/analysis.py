@@ -501,13 +501,24 @@ class _Unit:
             body_state.env[name] = _sanitize(self.lookup(name, state), protects, "checked against an allow-list")
         body = self.block(node.body, body_state)
         orelse = self.block(node.orelse, state.copy()) if node.orelse else state.copy()
-        exits = bool(node.body) and isinstance(node.body[-1], (ast.Return, ast.Raise, ast.Continue, ast.Break))
+        exits = bool(node.body) and self._leaves(node.body[-1])
         if exits:
             # the body leaves: what follows runs only when the test was false
             for name, protects in after_if_exits.items():
                 orelse.env[name] = _sanitize(self.lookup(name, orelse), protects, "rejected unless allowed")
             return orelse
         return body.join(orelse)
+
+    def _leaves(self, stmt: ast.stmt) -> bool:
+        """A statement after which the block does not go on: return, raise, continue, break, or a
+        call that never returns (``abort(400)``, ``sys.exit()``, ``pecan.abort``)."""
+        if isinstance(stmt, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+            return True
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            func = stmt.value.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            return name in ("abort", "exit", "_exit") or (self.index.qualname(func) or "") in ("sys.exit", "os._exit")
+        return False
 
     def _guard(self, test: ast.expr, state: State) -> tuple[dict[str, frozenset], dict[str, frozenset]]:
         """Names made safe by ``test``: inside the body when true, and after the if when the body
@@ -569,7 +580,14 @@ class _Unit:
             inner = subject.value
             if isinstance(inner, ast.Call) and (self.index.qualname(inner.func) or "").endswith(("urlparse", "urlsplit")):
                 return [n for a in inner.args for n in _names_in(a)], frozenset({"redirect", "url"})
-            return _names_in(inner), frozenset({"redirect", "url"})
+            names = _names_in(inner)
+            if isinstance(inner, ast.Name):
+                # parsed = urlparse(url); if parsed.netloc not in HOSTS: ... -> url is checked too
+                binding = self.index.binding(inner)
+                value = binding.value if binding is not None else None
+                if isinstance(value, ast.Call) and (self.index.qualname(value.func) or "").endswith(("urlparse", "urlsplit")):
+                    names += [n for a in value.args for n in _names_in(a)]
+            return names, frozenset({"redirect", "url"})
         return _names_in(subject), frozenset({"*"})
 
     def _normalised_path(self, name: str, base: ast.expr) -> bool:

@@ -127,7 +127,24 @@ def project(results: list, rerun) -> list:
         results = updated
         if not changed:
             break
-    return results
+    return _supersede_across(results)
+
+
+def _supersede_across(results: list) -> list:
+    """A data-flow finding found by the cross-module step sits in another file than the call that
+    started it: drop the pattern finding on the same sink there too."""
+    from dataclasses import replace
+
+    flows = [f for r in results for f in r.findings if f.rule_id in SUPERSEDES]
+    taken = {(f.location.path, f.location.line, f.location.col, old) for f in flows for old in SUPERSEDES[f.rule_id]}
+    if not taken:
+        return results
+    out = []
+    for result in results:
+        kept = tuple(f for f in result.findings
+                     if (f.location.path, f.location.line, f.location.col, f.rule_id) not in taken)
+        out.append(result if len(kept) == len(result.findings) else replace(result, findings=kept))
+    return out
 
 
 def _affected(record: dict, table: ExternalTable, module: str) -> bool:
