@@ -278,3 +278,23 @@ class _Proxy:
 
     def __getattr__(self, name):
         return getattr(self._conn, name)
+
+
+def test_an_unchanged_run_skips_the_cross_module_step_too(tree, capsys, monkeypatch):
+    calls = []
+    real = engine.global_phase
+
+    def counting(results, ruleset, options):
+        calls.append(len(results))
+        return real(results, ruleset, options)
+
+    monkeypatch.setattr(engine, "global_phase", counting)
+    cache_dir = str(tree / "cache")
+    _, first, _ = review(capsys, "--cache-dir", cache_dir)
+    _, second, _ = review(capsys, "--cache-dir", cache_dir)
+    assert calls == [4] and first == second  # the stored output of the whole step was reused
+    (tree / "src" / "clean.py").write_text(CLEAN + "# edited\n")
+    review(capsys, "--cache-dir", cache_dir)
+    assert calls == [4, 4]  # an input changed: the step ran again
+    review(capsys, "--cache-dir", cache_dir, "--no-cache")
+    assert calls == [4, 4, 4]

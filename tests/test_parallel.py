@@ -136,8 +136,12 @@ def test_profile_lists_phases_files_and_rules(many, capsys):
     lines = err.splitlines()
     assert lines[0] == "secreview profile: 42 files: 42 analysed (in one process, -j 1), 0 from the cache"
     assert lines[1] == "phase                               seconds"
-    phases = [line.split()[0] for line in lines[2:lines.index(next(x for x in lines if x.startswith("slowest files")))]]
-    assert phases == ["discover", "per-file", "global", "triage", "report", "total"]
+    steps = lines.index("per-file steps (summed over files) seconds")
+    assert [line.split()[0] for line in lines[2:steps]] == ["discover", "per-file", "global", "triage", "report",
+                                                            "total"]
+    files = lines.index("slowest files                       seconds")
+    names = sorted(line[2:34].strip() for line in lines[steps + 1:files])
+    assert names == ["context policy", "data flow (per file)", "index", "read and parse", "rules"]
     files = lines.index("slowest files                       seconds")
     rules = lines.index("slowest rules                       seconds    calls")
     assert rules - files - 1 == 10  # the ten slowest files

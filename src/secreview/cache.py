@@ -247,6 +247,27 @@ def dump_result(result: FileResult) -> str | None:
     return text
 
 
+def dump_results(results: list[FileResult]) -> str | None:
+    """The stored text of a list of results (the global phase's output), or None."""
+    try:
+        text = json.dumps([to_json(r) for r in results], ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+        if load_results(text) != list(results):
+            return None
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return text
+
+
+def load_results(text: str) -> list[FileResult]:
+    data = json.loads(text)
+    if not isinstance(data, list):
+        raise ValueError("not a list of file results")
+    results = [from_json(FileResult, item) for item in data]
+    if not all(isinstance(r, FileResult) for r in results):
+        raise ValueError("not a list of file results")
+    return results
+
+
 def load_result(text: str) -> FileResult:
     value = from_json(FileResult, json.loads(text))
     if not isinstance(value, FileResult):
@@ -420,6 +441,61 @@ class Cache:
                 if attempt == 2 or self._disabled:
                     return
 
+    def get_run(self, slot: str, inputs: str) -> list[FileResult] | None:
+        """The stored output of the global phase for the run ``slot`` (rules, options, paths), if
+        it was computed from exactly the same ``inputs`` (every file's key)."""
+        found = self.get_texts([slot])
+        text = found.get(slot)
+        if text is None:
+            return None
+        try:
+            stored_inputs, _, body = text.partition("\n")
+            if stored_inputs != inputs:
+                return None
+            return load_results(body)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            self.broken_rows += 1
+            return None
+
+    def put_run(self, slot: str, inputs: str, results: list[FileResult]) -> None:
+        body = dump_results(results)
+        if body is not None:
+            self.put_texts([(slot, f"{inputs}\n{body}")])
+
+    def get_texts(self, keys: list[str]) -> dict[str, str]:
+        """Stored texts under ``keys`` whose checksum holds."""
+        if self._conn is None or not keys:
+            return {}
+        try:
+            rows = list(self._conn.execute(
+                f"SELECT key, engine, checksum, data FROM results WHERE key IN ({','.join('?' * len(keys))})", keys))
+        except sqlite3.DatabaseError as exc:
+            self._damaged(exc)
+            return {}
+        found = {}
+        for key, engine, checksum, text in rows:
+            if engine == self.engine and checksum == _checksum(key, text):
+                found[key] = text
+            else:
+                self.broken_rows += 1
+        return found
+
+    def put_texts(self, items: list[tuple[str, str]]) -> None:
+        rows = [(key, self.engine, _checksum(key, text), text) for key, text in items]
+        if self._conn is None or not rows:
+            return
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?)", rows)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn is not None and self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+        except sqlite3.DatabaseError as exc:
+            self._damaged(exc)
+
     def close(self) -> None:
         if self._conn is not None:
             try:
@@ -442,7 +518,7 @@ def clear(folder: str) -> tuple[int, int]:
         try:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
             try:
-                entries = conn.execute("SELECT count(*) FROM results").fetchone()[0]
+                entries = conn.execute("SELECT count(*) FROM results WHERE key NOT LIKE 'run:%'").fetchone()[0]
             finally:
                 conn.close()
         except sqlite3.Error:
@@ -467,7 +543,7 @@ def info(folder: str) -> tuple[int, int]:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
         try:
-            return conn.execute("SELECT count(*) FROM results").fetchone()[0], size
+            return conn.execute("SELECT count(*) FROM results WHERE key NOT LIKE 'run:%'").fetchone()[0], size
         finally:
             conn.close()
     except sqlite3.Error:

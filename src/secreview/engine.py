@@ -203,7 +203,9 @@ def run(targets: list[Target], options: Options, stdin: tuple[str, bytes] | None
         results.append(review_bytes(stdin[1], stdin[0], ruleset, options))
     stats = options.stats or RunStats()
     with stats.phase("global (cross-module)"):
-        results = global_phase(results, ruleset, options)
+        from secreview import parallel  # reuses the stored output when no input changed
+
+        results = parallel.cached_global_phase(results, ruleset, options, global_phase)
     with stats.phase("triage"):
         return triage(collect(results), options)
 

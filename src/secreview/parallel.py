@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import hashlib
 import multiprocessing
 import os
 import signal
@@ -157,6 +158,47 @@ def instrument(ruleset: engine.RuleSet, times: dict[str, list[float]]) -> None:
             setattr(rule, method, timed)
 
 
+PHASE = "phase:"  # keys of per-file sub-phase times in the same table as the rule times
+
+# (label, object, attribute): the per-file steps --profile times, when they exist
+_STEPS = (
+    ("read and parse", engine, "read_source"),
+    ("index", engine, "Index"),
+    ("data flow (per file)", getattr(engine, "taint_run", None), "analyse"),
+    ("context policy", getattr(engine, "policy_mod", None), "apply"),
+)
+
+
+def instrument_steps(times: dict[str, list[float]]):
+    """Wind a clock around the per-file steps (for --profile); returns the function that undoes it."""
+    clock = time.perf_counter
+    undo = []
+    for label, owner, name in _STEPS:
+        original = getattr(owner, name, None) if owner is not None else None
+        if original is None:
+            continue
+
+        def timed(*args, _original=original, _key=PHASE + label, **kwargs):
+            start = clock()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                entry = times.get(_key)
+                if entry is None:
+                    entry = times[_key] = [0.0, 0]
+                entry[0] += clock() - start
+                entry[1] += 1
+
+        setattr(owner, name, timed)
+        undo.append((owner, name, original))
+
+    def restore() -> None:
+        for owner, name, original in reversed(undo):
+            setattr(owner, name, original)
+
+    return restore
+
+
 # ---------------------------------------------------------------------------- worker processes
 
 # (ruleset, options, timeout, rule times): set before the pool forks, or by _init_worker
@@ -176,6 +218,7 @@ def _init_worker(options: engine.Options, timeout: float, detailed: bool, busy=N
         times: dict[str, list[float]] = {}
         if detailed:
             instrument(ruleset, times)
+            instrument_steps(times)
         _STATE = (ruleset, options, timeout, times)
     if timeout > 0 and hasattr(signal, "setitimer"):
         signal.signal(signal.SIGALRM, _on_alarm)
@@ -319,7 +362,11 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
             sizes[i] = _size(targets[i])
     pending: list[tuple[str, FileResult]] = []
 
+    timed_out_any = False
+
     def finished(i: int, result: FileResult, seconds: float, timed_out: bool) -> None:
+        nonlocal timed_out_any
+        timed_out_any = timed_out_any or timed_out
         results[i] = result
         if stats is not None:
             stats.analysed += 1
@@ -348,25 +395,35 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
                 if detailed:
                     instrument(worker_ruleset, worker_times)
                 _STATE = (worker_ruleset, options, timeout, worker_times)
+            restore = instrument_steps(worker_times) if detailed and _STATE is not None else None
             try:
                 processes = _run_pool(_chunks(order), jobs, options, timeout, detailed, targets,
                                       finished, progress, rule_times)
             finally:
                 _STATE = None
+                if restore is not None:
+                    restore()
             if stats is not None:
                 stats.processes += processes
                 stats.add_rule_times(rule_times)
         else:
             times: dict[str, list[float]] = {}
             local = ruleset
+            restore = None
             if detailed:
                 local = engine.RuleSet.from_options(options)
                 instrument(local, times)
-            with _AlarmHandler(timeout) as can_time_out, _gc_tuned():
-                for i in todo:
-                    result, seconds, timed_out = analyse_one(targets[i], local, options, timeout if can_time_out else 0)
-                    finished(i, result, seconds, timed_out)
-                    progress.advance(1, targets[i].display)
+                restore = instrument_steps(times)
+            try:
+                with _AlarmHandler(timeout) as can_time_out, _gc_tuned():
+                    for i in todo:
+                        result, seconds, timed_out = analyse_one(targets[i], local, options,
+                                                                 timeout if can_time_out else 0)
+                        finished(i, result, seconds, timed_out)
+                        progress.advance(1, targets[i].display)
+            finally:
+                if restore is not None:
+                    restore()
             if stats is not None:
                 stats.add_rule_times(times)
         if cache is not None:
@@ -377,7 +434,46 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
             cache.close()
         if stats is not None:
             stats.phases["per-file analysis"] = stats.phases.get("per-file analysis", 0.0) + time.perf_counter() - start
-    return [r for r in results if r is not None]
+    done = _Results(r for r in results if r is not None)
+    if cache is not None and len(keys) == len(targets) and len(done) == len(targets) and not timed_out_any:
+        # Every input is known by its key: the global phase's output can be cached for this run.
+        paths = "\0".join(t.display for t in targets)
+        done.run_key = (cache.config, "run:" + hashlib.sha256(f"run\0{cache.config}\0{paths}".encode(
+            "utf-8", "surrogatepass")).hexdigest(), hashlib.sha256("\0".join(k for k, _ in (
+                keys[i] for i in range(len(targets)))).encode()).hexdigest(), len(done))
+    return done
+
+
+class _Results(list):
+    """The per-file results, and (when every file had a cache key) what identifies the run's
+    inputs: (config, slot, inputs digest, count), for :func:`cached_global_phase`."""
+
+    run_key: tuple[str, str, str, int] | None = None
+
+
+def cached_global_phase(results: list[FileResult], ruleset: engine.RuleSet, options: engine.Options,
+                        compute) -> list[FileResult]:
+    """``compute(results, ruleset, options)`` (the cross-module step), or its stored output when
+    the run's inputs (every file's path and bytes, the rules and options) are exactly those it was
+    computed from: a re-run with nothing changed does no cross-module work either."""
+    run_key = getattr(results, "run_key", None)
+    cache_dir = getattr(options, "cache_dir", None)
+    if run_key is None or not cache_dir or len(results) != run_key[3]:
+        return compute(results, ruleset, options)
+    config, slot, inputs, _ = run_key
+    try:
+        cache = Cache(cache_dir, config)
+    except CacheError:
+        return compute(results, ruleset, options)
+    try:
+        stored = cache.get_run(slot, inputs)
+        if stored is not None:
+            return stored
+        output = compute(results, ruleset, options)
+        cache.put_run(slot, inputs, list(output))
+        return output
+    finally:
+        cache.close()
 
 
 def _run_pool(chunks, jobs, options, timeout, detailed, targets, finished, progress, rule_times) -> int:
@@ -424,6 +520,7 @@ def _run_pool(chunks, jobs, options, timeout, detailed, targets, finished, progr
         executor.shutdown(wait=True)
         if manager is not None:
             manager.join()  # a broken pool forgets its manager thread; never fork beside it
+            _settle_threads()
         suspects = {i for i in busy[:] if i >= 0} if broken else {i for i, _ in unfinished}
         left = [(i, t) for i, t in unfinished if i not in done]
         if not (suspects & {i for i, _ in left}):
@@ -453,6 +550,20 @@ def _isolated(pool: _Pool, i: int, target: Target, record) -> None:
         executor.shutdown(wait=True)
         if manager is not None:
             manager.join()
+            _settle_threads()
+
+
+def _settle_threads(limit: float = 0.2) -> None:
+    """Wait (briefly) until the threads of a finished pool have really exited, so that the next
+    fork happens in a single-threaded process."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if len(os.listdir("/proc/self/task")) <= 1:
+                return
+        except OSError:
+            return
+        time.sleep(0.002)
 
 
 def _busy_array(slots: int):

@@ -115,14 +115,14 @@ class RunStats:
             self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - start
 
     def add_rule_times(self, times: dict[str, list[float]]) -> None:
+        """Rule times (``"SR101 name"``) and per-file step times (``"phase:index"``)."""
         for rule, (seconds, calls) in times.items():
+            if rule.startswith("phase:"):
+                self.analysis_seconds[rule[6:]] = self.analysis_seconds.get(rule[6:], 0.0) + seconds
+                continue
             entry = self.rule_seconds.setdefault(rule, [0.0, 0])
             entry[0] += seconds
             entry[1] += calls
-
-    def add_analysis_times(self, times: dict[str, float]) -> None:
-        for name, seconds in times.items():
-            self.analysis_seconds[name] = self.analysis_seconds.get(name, 0.0) + seconds
 
     def render(self) -> str:
         """The profile: phases (wall time), slowest files, slowest rules (time summed over files
@@ -136,9 +136,12 @@ class RunStats:
             lines.append(f"  {name:<32} {seconds:8.3f}")
             total += seconds
         lines.append(f"  {'total':<32} {total:8.3f}")
-        if self.analysis_seconds:
-            lines.append("per-file work (summed over files)  seconds")
-            for name, seconds in self.analysis_seconds.items():
+        if self.analysis_seconds or self.rule_seconds:
+            lines.append("per-file steps (summed over files) seconds")
+            steps = dict(sorted(self.analysis_seconds.items()))
+            if self.rule_seconds:
+                steps["rules"] = sum(seconds for seconds, _ in self.rule_seconds.values())
+            for name, seconds in sorted(steps.items(), key=lambda item: (-item[1], item[0])):
                 lines.append(f"  {name:<32} {seconds:8.3f}")
         if self.file_seconds:
             lines.append(f"slowest files                       seconds")

@@ -96,8 +96,12 @@ def _union(*taints: frozenset) -> frozenset:
 
 def _flow_rank(flow: Flow) -> tuple:
     first = flow.steps[0].location if flow.steps else None
+    # Ends with every step and the rest of the flow, so the order is total: flows come out of
+    # sets, whose order changes with the hash seed from one process to the next.
     return (flow.is_param, -flow.confidence, flow.weak, len(flow.steps), flow.kind,
-            (first.path, first.line, first.col) if first else ("", 0, 0), flow.via)
+            (first.path, first.line, first.col) if first else ("", 0, 0), flow.via,
+            tuple((s.location.path, s.location.line, s.location.col, s.location.end_line, s.location.end_col, s.note)
+                  for s in flow.steps), flow.what, tuple(sorted(flow.sanitized)))
 
 
 @dataclass
