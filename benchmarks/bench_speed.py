@@ -173,8 +173,10 @@ def snapshot(scratch: str) -> str:
 
 def secreview(tree: str, scratch: str, name: str, jobs: int, cache: str) -> dict:
     report = os.path.join(scratch, f"{name}.json")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [os.path.join(scratch, "src"),
-                                                                     os.environ.get("PYTHONPATH")])))
+    # One hash seed for every run, so the byte-for-byte comparison checks what -j and the cache do
+    # (output must not depend on the seed either; that is the test suite's business).
+    env = dict(os.environ, PYTHONHASHSEED="0",
+               PYTHONPATH=os.pathsep.join(filter(None, [os.path.join(scratch, "src"), os.environ.get("PYTHONPATH")])))
     result = measure([sys.executable, "-m", "secreview", "--format", "json", "-o", report, "--exit-zero",
                       "--quiet", "-j", str(jobs), "--cache-dir", cache, "."], cwd=tree, env=env)
     if result["code"] != 0:

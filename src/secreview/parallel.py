@@ -466,11 +466,12 @@ def cached_global_phase(results: list[FileResult], ruleset: engine.RuleSet, opti
     except CacheError:
         return compute(results, ruleset, options)
     try:
-        stored = cache.get_run(slot, inputs)
+        base = list(results)
+        stored = cache.get_run(slot, inputs, base)
         if stored is not None:
             return stored
         output = compute(results, ruleset, options)
-        cache.put_run(slot, inputs, list(output))
+        cache.put_run(slot, inputs, base, list(output))
         return output
     finally:
         cache.close()

@@ -892,10 +892,10 @@ class _Unit:
                 by_param[summary.params.index(key)] = taint
         call_step = self.mod.step(node, f"passed to `{name}()`")
         out: set = set()
-        for flow in summary.returns:
+        for flow in sorted(summary.returns, key=_flow_rank):
             if flow.is_param:
                 index = int(flow.kind.split(":")[1])
-                for actual in by_param.get(index, EMPTY):
+                for actual in sorted(by_param.get(index, EMPTY), key=_flow_rank):
                     merged = actual.step(call_step)
                     for step in flow.steps[1:]:
                         merged = merged.step(step)
@@ -906,7 +906,7 @@ class _Unit:
             else:
                 out.add(flow.step(self.mod.step(node, f"returned by `{name}()`")))
         for index, sink_kind, desc, flow, sink_step in summary.sinks:
-            for actual in by_param.get(index, EMPTY):
+            for actual in sorted(by_param.get(index, EMPTY), key=_flow_rank):
                 if actual.safe_for(sink_kind):
                     continue
                 merged = actual.step(call_step)

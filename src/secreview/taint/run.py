@@ -7,7 +7,7 @@ from secreview.model import Finding, Level
 from secreview.rules import registry
 from secreview.rules.base import FileContext
 from secreview.taint import spec as spec_mod
-from secreview.taint.analysis import ExternalTable, Hit, ModuleTaint, Summary
+from secreview.taint.analysis import ExternalTable, Hit, ModuleTaint, Summary, _flow_rank
 
 # A pattern rule's finding gives way to the data-flow finding on the same call.
 SUPERSEDES = {
@@ -43,6 +43,8 @@ def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] =
     hits = module.run()
     findings = []
     seen: dict[tuple, Finding] = {}
+    # one finding per rule and sink: the best-ranked flow, whatever order the hits came in
+    hits = sorted(hits, key=lambda h: _flow_rank(h.flow))
     for hit in hits:
         rule_id = spec.spec.flows.get(hit.sink_kind)
         if rule_id is None or rule_id not in selected:
@@ -57,6 +59,7 @@ def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] =
         if key not in seen:
             seen[key] = finding
             findings.append(finding)
+    findings.sort(key=Finding.sort_key)
     record = {"module": ctx.index.module, "summaries": module.exported(), "calls": sorted(module.unresolved),
               "tainted_calls": sorted(module.tainted_external)}
     return findings, record
