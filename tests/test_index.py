@@ -167,3 +167,14 @@ def test_deep_nesting_does_not_recurse(depth):
     source = "x = " + "(" * depth + "1" + ")" * depth + "\n"
     index = Index(ast.parse(source), "m")
     assert index.module_scope.bindings["x"][0].kind == "assign"
+
+
+def test_conventional_aliases_in_a_segment_without_imports():
+    assert calls("""
+        def make():
+            return RSA.generate(1024), ET.fromstring(data)
+    """) == {"3:RSA.generate": "Crypto.PublicKey.RSA.generate", "3:ET.fromstring": "xml.etree.ElementTree.fromstring"}
+    assert calls("""
+        import json as ET
+        ET.loads(x)
+    """) == {"3:ET.loads": "json.loads"}

@@ -411,8 +411,9 @@ class Index:
                     return f"{self.module_scope.stars[-1]}.{expr.id}"
                 if self._bound_nowhere(expr.id):
                     # A name used but never bound: read it as the module of that name, so that a
-                    # code segment pasted without its imports still resolves (``subprocess.call``).
-                    return expr.id
+                    # code segment pasted without its imports still resolves (``subprocess.call``);
+                    # a conventional alias (``ET``, ``RSA``) as the module it conventionally names.
+                    return CONVENTIONAL_ALIASES.get(expr.id, expr.id)
                 return None
             return self._binding_qualname(binding, depth + 1)
         if isinstance(expr, ast.Call):
@@ -449,6 +450,16 @@ class Index:
 def _end(node: ast.AST) -> Pos:
     return (node.end_lineno or node.lineno, node.end_col_offset or 0)
 
+
+# Names that code conventionally imports under an alias, read this way only when a file uses the
+# name without binding it anywhere (a pasted segment).
+CONVENTIONAL_ALIASES = {
+    "ET": "xml.etree.ElementTree", "etree": "lxml.etree", "minidom": "xml.dom.minidom",
+    "np": "numpy", "pd": "pandas", "RSA": "Crypto.PublicKey.RSA", "DSA": "Crypto.PublicKey.DSA",
+    "AES": "Crypto.Cipher.AES", "DES": "Crypto.Cipher.DES", "DES3": "Crypto.Cipher.DES3",
+    "ARC4": "Crypto.Cipher.ARC4", "Blowfish": "Crypto.Cipher.Blowfish", "MD5": "Crypto.Hash.MD5",
+    "SHA": "Crypto.Hash.SHA", "web": "tornado.web", "sa": "sqlalchemy",
+}
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 _LEAF_TYPES = frozenset({str, int, float, complex, bytes, bool, type(None), type(...)})

@@ -274,6 +274,22 @@ class ModuleTaint:
                     return "app"
         return None
 
+    def handler_markers(self, node: ast.AST) -> set[str]:
+        """Qualified names of the enclosing class's bases and the enclosing function's decorators:
+        what marks code as a request handler (``tornado.web.RequestHandler``, ``@web.authenticated``)."""
+        found: set[str] = set()
+        func = node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else self.index.function_of(node)
+        if func is not None:
+            for deco in func.decorator_list:
+                target = deco.func if isinstance(deco, ast.Call) else deco
+                qual = self.index.qualname(target)
+                if qual:
+                    found.add(qual)
+        cls = self.index.class_of(node if func is None else func)
+        if cls is not None:
+            found |= {q for q in (self.index.qualname(b) for b in cls.bases) if q}
+        return found
+
     def summary_for_call(self, call: ast.Call, qualname: str | None) -> tuple[Summary | None, str]:
         func = call.func
         if qualname and qualname in self.functions:
@@ -387,12 +403,17 @@ class _Unit:
         cls = self.index.class_of(func)
         route = self.mod.routes.get(func)
         for i, arg in enumerate(params):
-            if i == 0 and arg.arg in ("self", "cls") and cls is not None:
+            if i == 0 and arg.arg in ("self", "cls"):
                 continue
             flows = {Flow(f"param:{i}", Level.HIGH, (self.mod.step(arg, f"parameter `{arg.arg}`"),))}
             if route:
                 flows.add(Flow("request", Level.HIGH, (self.mod.step(arg, f"path parameter `{arg.arg}` of a routed view"),),
                                "a path parameter of a routed view"))
+            for src in self.spec.handler_sources:
+                if src.handler_methods and func.name in src.handler_methods \
+                        and self.mod.handler_markers(func) & set(src.handler_bases):
+                    flows.add(Flow(src.kind, src.confidence,
+                                   (self.mod.step(arg, f"parameter `{arg.arg}` ({src.what})"),), src.what))
             for src in self.spec.param_sources:
                 if arg.arg in src.param_names and cls is not None and cls.name.endswith(tuple(src.class_suffixes)):
                     flows.add(Flow(src.kind, src.confidence,
@@ -828,12 +849,11 @@ class _Unit:
         return frozenset({Flow(src.kind, src.confidence, (self.mod.step(node, f"`{text}` ({src.what})"),), src.what)})
 
     def _handler_source(self, node: ast.Attribute):
-        cls = self.index.class_of(node)
-        if cls is None:
+        markers = self.mod.handler_markers(node)
+        if not markers:
             return None
-        bases = {self.index.qualname(b) for b in cls.bases}
         for src in self.spec.handler_sources:
-            if node.attr in src.self_attributes and bases & set(src.handler_bases):
+            if node.attr in src.self_attributes and markers & set(src.handler_bases):
                 return src
         return None
 
@@ -851,6 +871,13 @@ class _Unit:
         src = spec.source_names.get(qual) if qual else None
         if src is None and isinstance(func, ast.Attribute) and func.attr in spec.source_methods:
             src = spec.source_methods[func.attr]
+        if src is None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            if func.value.id == "self" and spec.handler_sources:
+                src = self._handler_source(func)
+            elif src is None:
+                opened = self._opened_by(func.value)
+                if opened:
+                    src = spec.source_names.get(f"{opened}().{func.attr}")
         if src is None and isinstance(func, ast.Attribute):
             table = spec.receiver_attrs.get(func.value.id) if isinstance(func.value, ast.Name) else None
             if table and func.attr in table and self.index.qualname(func.value) in (None, func.value.id):
@@ -859,8 +886,10 @@ class _Unit:
             text = self.ctx.text(node, 50)
             return frozenset({Flow(src.kind, src.confidence, (self.mod.step(node, f"`{text}` ({src.what})"),), src.what)})
         everything = _union(receiver, *arg_taints, *kw_taints.values())
-        if qual in spec.sanitizers:
-            protects = spec.sanitizers[qual]
+        protects = spec.sanitizers.get(qual) if qual else None
+        if protects is None and qual and "." in qual and self.index._bound_nowhere(qual.split(".")[0]):
+            protects = spec.sanitizer_tails.get(qual)
+        if protects is not None:
             if "*" in protects:
                 return EMPTY
             return _sanitize(everything, protects, f"via {qual}")
@@ -878,6 +907,14 @@ class _Unit:
         if isinstance(func, ast.Attribute) and func.attr in _STRING_METHODS:
             known = True
         return frozenset(f if known or f.weak else replace(f, weak=True) for f in everything)
+
+    def _opened_by(self, name: ast.Name) -> str | None:
+        """``with open(p) as f`` / ``f = open(p)``: the qualified name of what made ``f``."""
+        binding = self.index.binding(name)
+        value = binding.value if binding is not None else None
+        if isinstance(value, ast.Call):
+            return self.index.qualname(value.func)
+        return None
 
     def _apply_summary(self, node: ast.Call, summary: Summary, name: str,
                        arg_taints: list[frozenset], kw_taints: dict) -> frozenset:
@@ -928,6 +965,12 @@ class _Unit:
             for sink in spec.sink_methods.get(node.func.attr, ()):
                 if sink not in sinks:
                     sinks.append(sink)
+            if isinstance(node.func.value, ast.Name) and node.func.value.id == "self" \
+                    and node.func.attr in spec.self_sinks:
+                markers = self.mod.handler_markers(node)
+                for sink in spec.self_sinks[node.func.attr]:
+                    if markers & set(sink.handler_bases) and sink not in sinks:
+                        sinks.append(sink)
         if not sinks:
             return
         for sink in sinks:

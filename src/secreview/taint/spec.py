@@ -36,8 +36,9 @@ class Source:
     route_owners: tuple[str, ...] = ()
     param_names: tuple[str, ...] = ()
     class_suffixes: tuple[str, ...] = ()
-    handler_bases: tuple[str, ...] = ()
-    self_attributes: tuple[str, ...] = ()
+    handler_bases: tuple[str, ...] = ()  # base classes, or method decorators, that mark a request handler
+    self_attributes: tuple[str, ...] = ()  # ...whose self.X (attribute or method call) is request data
+    handler_methods: tuple[str, ...] = ()  # ...whose methods of these names take request data as parameters
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class Sink:
     program_only: bool = False
     safe_if: tuple[SafeIf, ...] = ()
     subscript_stores: tuple[str, ...] = ()
+    handler_bases: tuple[str, ...] = ()  # with self_methods: calls self.X() inside such a handler
+    self_methods: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,10 @@ class SpecIndex:
         self.sink_names: dict[str, list[Sink]] = {}
         self.sink_methods: dict[str, list[Sink]] = {}
         self.subscript_sinks: dict[str, Sink] = {}
+        self.self_sinks: dict[str, list[Sink]] = {}
         for sink in spec.sinks:
+            for method in sink.self_methods:
+                self.self_sinks.setdefault(method, []).append(sink)
             for name in sink.names:
                 self.sink_names.setdefault(name, []).append(sink)
             for method in sink.methods:
@@ -120,6 +126,13 @@ class SpecIndex:
         for san in spec.sanitizers:
             for name in san.names:
                 self.sanitizers[name] = self.sanitizers.get(name, frozenset()) | san.protects
+        # ``escape.xhtml_escape`` in a segment without imports: sanitizers by their dotted tails
+        self.sanitizer_tails: dict[str, frozenset[str]] = {}
+        for name, protects in self.sanitizers.items():
+            parts = name.split(".")
+            for i in range(1, len(parts) - 1):
+                tail = ".".join(parts[i:])
+                self.sanitizer_tails[tail] = self.sanitizer_tails.get(tail, frozenset()) | protects
         self.sink_kinds = frozenset(spec.flows)
 
 
