@@ -120,7 +120,9 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
             for rule in rules:
                 _guarded(rule, ctx, node, skipped, lambda r=rule, n=node: r.check_node(ctx, n))
     taint_record = None
-    if ruleset.flow_ids:
+    # Test code feeds hard-coded data to fakes; nothing in it comes from an attacker, so data flow
+    # is followed there only when the test-code policy keeps everything.
+    if ruleset.flow_ids and (label != context_mod.TEST or options.test_policy == "keep"):
         try:
             flows, taint_record = taint_run.analyse(ctx, ruleset.flow_ids, tuple(options.taint_specs), external)
             ctx.findings = taint_run.merge(ctx.findings, flows)
@@ -225,10 +227,21 @@ def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) 
         return results
 
     def rerun(result: FileResult, table: dict) -> FileResult | None:
+        # Only the data flow can change: the pattern findings of the per-file phase are kept.
         parsed = read_source(result.path, result.path, options.max_file_size)
         if isinstance(parsed, Skipped):
             return None
-        return review_source(parsed, ruleset, options, external=table)
+        try:
+            index = Index(parsed.tree, module_name(parsed.path), frozenset({ast.Call}))
+            ctx = FileContext(parsed, index, result.context)
+            flows, record = taint_run.analyse(ctx, ruleset.flow_ids, tuple(options.taint_specs), table)
+        except (RecursionError, MemoryError):
+            return None
+        flows = [f for f in flows if f.severity >= options.min_severity and f.confidence >= options.min_confidence]
+        others = [f for f in result.findings if f.rule_id not in ruleset.flow_ids]
+        merged = taint_run.merge(others, flows)
+        findings = _with_fingerprints(sorted(set(merged), key=Finding.sort_key))
+        return replace(result, findings=tuple(findings), taint=record)
 
     return taint_run.project(results, rerun)
 

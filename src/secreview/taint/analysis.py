@@ -333,13 +333,16 @@ class ExternalTable:
         return ExternalTable({k: v for k, v in self.full.items() if not k.startswith(prefix)})
 
     def get(self, qualname: str, module: str) -> Summary | None:
+        key = self.key(qualname, module)
+        return self.full[key] if key is not None else None
+
+    def key(self, qualname: str, module: str) -> str | None:
         if qualname.startswith("."):
             level = len(qualname) - len(qualname.lstrip("."))
             package = module.split(".")[:-level] if level <= module.count(".") + 1 else []
             qualname = ".".join([*package, qualname.lstrip(".")])
-        found = self.full.get(qualname)
-        if found is not None:
-            return found
+        if qualname in self.full:
+            return qualname
         parts = qualname.split(".")
         if len(parts) < 2:
             return None
@@ -347,7 +350,7 @@ class ExternalTable:
             key_parts = key.split(".")
             n = min(len(parts), len(key_parts))
             if key_parts[-n:] == parts[-n:]:
-                return self.full[key]
+                return key
         return None
 
 

@@ -103,34 +103,62 @@ def merge(pattern: list[Finding], flows: list[Finding]) -> list[Finding]:
 
 def project(results: list, rerun) -> list:
     """The cross-module step: re-analyse files whose calls reach another module's summary, until
-    nothing changes (bounded)."""
+    nothing changes (bounded). After the first round a file is analysed again only if a summary
+    it uses changed in the round before."""
+    raw: dict[str, dict] = {}
+    for result in results:
+        _collect(raw, result)
+    if not raw:
+        return results
+    parsed = {name: Summary.from_json(data) for name, data in raw.items()}
+    changed_names: set[str] | None = None  # None: the first round, every file may be affected
     for _ in range(MAX_PROJECT_ROUNDS):
-        table: dict[str, Summary] = {}
-        for result in results:
-            record = getattr(result, "taint", None) or {}
-            module = record.get("module", "")
-            for name, data in record.get("summaries", {}).items():
-                table[name if name.startswith(module) else f"{module}.{name}"] = Summary.from_json(data)
-        if not table:
-            return results
-        everything = ExternalTable(table)
-        changed = False
+        everything = ExternalTable(parsed)
         updated = []
+        new_raw: dict[str, dict] = {}
         for result in results:
             record = getattr(result, "taint", None) or {}
             module = record.get("module", "")
-            if _affected(record, everything, module):
-                own = everything.without_module(module)
-                if _affected(record, own, module):
-                    new = rerun(result, own)
-                    if new is not None and (new.findings != result.findings or new.taint != result.taint):
-                        changed = True
-                        result = new
+            uses = _used(record, everything, module)
+            if uses and (changed_names is None or uses & changed_names):
+                new = rerun(result, everything.without_module(module))
+                if new is not None and (new.findings != result.findings or new.taint != result.taint):
+                    result = new
+            _collect(new_raw, result)
             updated.append(result)
         results = updated
-        if not changed:
+        changed_names = {name for name in set(raw) | set(new_raw) if raw.get(name) != new_raw.get(name)}
+        if not changed_names:
             break
+        raw = new_raw
+        parsed = {name: (parsed[name] if name in parsed and name not in changed_names else Summary.from_json(data))
+                  for name, data in raw.items()}
     return _supersede_across(results)
+
+
+def _collect(table: dict[str, dict], result) -> None:
+    record = getattr(result, "taint", None) or {}
+    module = record.get("module", "")
+    for name, data in record.get("summaries", {}).items():
+        table[name if name.startswith(module) else f"{module}.{name}"] = data
+
+
+def _used(record: dict, table: ExternalTable, module: str) -> set[str]:
+    """Names of other modules' summaries that could change this file's result: functions that
+    receive untrusted data here and pass it on or to a sink, and functions that return it."""
+    found: set[str] = set()
+    for qualname in record.get("tainted_calls", ()):
+        key = table.key(qualname, module)
+        if key is not None and not key.startswith(module + "."):
+            summary = table.full[key]
+            if summary.sinks or any(f.is_param for f in summary.returns):
+                found.add(key)
+    for qualname in record.get("calls", ()):
+        key = table.key(qualname, module)
+        if key is not None and not key.startswith(module + "."):
+            if any(not f.is_param for f in table.full[key].returns):
+                found.add(key)
+    return found
 
 
 def _supersede_across(results: list) -> list:
@@ -148,20 +176,6 @@ def _supersede_across(results: list) -> list:
                      if (f.location.path, f.location.line, f.location.col, f.rule_id) not in taken)
         out.append(result if len(kept) == len(result.findings) else replace(result, findings=kept))
     return out
-
-
-def _affected(record: dict, table: ExternalTable, module: str) -> bool:
-    """Would another module's summary change this file's result? Only if untrusted data enters a
-    function that passes it on or to a sink, or if a called function returns untrusted data."""
-    for qualname in record.get("tainted_calls", ()):
-        summary = table.get(qualname, module)
-        if summary is not None and (summary.sinks or any(f.is_param for f in summary.returns)):
-            return True
-    for qualname in record.get("calls", ()):
-        summary = table.get(qualname, module)
-        if summary is not None and any(not f.is_param for f in summary.returns):
-            return True
-    return False
 
 
 def taint_rule_ids() -> set[str]:
