@@ -610,6 +610,12 @@ class ElevatedContextMisuse(Rule):
     nodes = (ast.FunctionDef, ast.AsyncFunctionDef)
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
+        mentions = ctx.cache.get("SR902.text")
+        if mentions is None:
+            text = ctx.source.text
+            mentions = ctx.cache["SR902.text"] = "elevated" in text or "admin_context" in text
+        if not mentions:
+            return  # no elevation anywhere in the file
         body_params, id_params = handler_params(node)
         if not body_params and not id_params:
             if not _mentions_request_data(ctx, node):

@@ -2284,13 +2284,14 @@ class InputControlledRecursion(Rule):
     nodes = (ast.Call,)
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
-        assert isinstance(node, ast.Call)
         if not node.args:
             return
+        recursive = _recursive_functions(ctx)
+        if not recursive:
+            return  # most files have no self-recursive function: skip the callee lookup
         target = _callee_function(ctx, node)
         if target is None:
             return
-        recursive = _recursive_functions(ctx)
         positions = recursive.get(target)
         if not positions or ctx.index.function_of(node) is target:
             return
