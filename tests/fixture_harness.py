@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from secreview.engine import Options, RuleSet, review_bytes
 
 RULES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "rules")
-_MARK = re.compile(r"\b(expect|ok):\s*([A-Za-z0-9_:/,@>\- ]+)")
+_MARK = re.compile(r"\b(expect|ok):\s*((?:SR\d{3}[A-Za-z0-9_:/@>]*[\s,]*)+)")
 _ITEM = re.compile(r"^(SR\d{3})(?::(low|medium|high)/(low|medium|high))?(?:@(\d+(?:>\d+)*))?$")
 
 

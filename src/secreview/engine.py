@@ -125,7 +125,7 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
     if ruleset.flow_ids and (label != context_mod.TEST or options.test_policy == "keep"):
         try:
             flows, taint_record = taint_run.analyse(ctx, ruleset.flow_ids, tuple(options.taint_specs), external)
-            ctx.findings = taint_run.merge(ctx.findings, flows)
+            ctx.findings = taint_run.merge(ctx.findings, flows, taint_record.get("sanitized_sinks", ()))
         except (RecursionError, MemoryError):
             skipped.append(Skipped(source.path, "partly reviewed: data-flow analysis ran out of stack "
                                                 "(too deeply nested)"))
@@ -239,7 +239,7 @@ def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) 
             return None
         flows = [f for f in flows if f.severity >= options.min_severity and f.confidence >= options.min_confidence]
         others = [f for f in result.findings if f.rule_id not in ruleset.flow_ids]
-        merged = taint_run.merge(others, flows)
+        merged = taint_run.merge(others, flows, record.get("sanitized_sinks", ()))
         findings = _with_fingerprints(sorted(set(merged), key=Finding.sort_key))
         return replace(result, findings=tuple(findings), taint=record)
 

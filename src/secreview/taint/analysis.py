@@ -196,6 +196,7 @@ class ModuleTaint:
         self.hits: list[Hit] = []
         self.routes: dict[ast.AST, str] = {}  # routed view -> its framework owner
         self.unresolved: set[str] = set()  # calls to functions of other modules (for the cross-module step)
+        self.sanitized_sinks: set[tuple[int, int]] = set()  # sinks reached only by sanitised untrusted data
         self._source_cache: dict[ast.AST, frozenset] = {}
 
     # ------------------------------------------------------------------ driver
@@ -292,6 +293,8 @@ class ModuleTaint:
 
     def summary_for_call(self, call: ast.Call, qualname: str | None) -> tuple[Summary | None, str]:
         func = call.func
+        if qualname and "()." in qualname:
+            qualname = qualname.replace("().", ".")  # Svc().restart / s = Svc(); s.restart -> Svc.restart
         if qualname and qualname in self.functions:
             node = self.functions[qualname]
             self._current_callees.add(node)
@@ -530,6 +533,8 @@ class _Unit:
         body = self.block(node.body, body_state)
         orelse = self.block(node.orelse, state.copy()) if node.orelse else state.copy()
         exits = bool(node.body) and self._leaves(node.body[-1])
+        if node.orelse and self._leaves(node.orelse[-1]) and not exits:
+            return body  # the else branch leaves: what follows runs only when the test was true
         if exits:
             # the body leaves: what follows runs only when the test was false
             for name, protects in after_if_exits.items():
@@ -1048,6 +1053,10 @@ class _Unit:
 
     def sink_hit(self, node: ast.AST, sink_kind: str, desc: str, taint: frozenset) -> None:
         sink_step = self.mod.step(node, f"reaches `{self.ctx.text(node.func if isinstance(node, ast.Call) else node, 40)}` ({desc})")
+        real = [f for f in taint if not f.is_param]
+        if real and all(f.safe_for(sink_kind) for f in real):
+            # untrusted data arrives here, but only after a sanitizer or guard for this sink
+            self.mod.sanitized_sinks.add((node.lineno, node.col_offset))
         for flow in sorted(taint, key=_flow_rank):
             if flow.safe_for(sink_kind):
                 continue

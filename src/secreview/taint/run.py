@@ -3,6 +3,8 @@ summaries for the cross-module step, and that step itself."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from secreview.model import Finding, Level
 from secreview.rules import registry
 from secreview.rules.base import FileContext
@@ -61,7 +63,8 @@ def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] =
             findings.append(finding)
     findings.sort(key=Finding.sort_key)
     record = {"module": ctx.index.module, "summaries": module.exported(), "calls": sorted(module.unresolved),
-              "tainted_calls": sorted(module.tainted_external)}
+              "tainted_calls": sorted(module.tainted_external),
+              "sanitized_sinks": sorted(module.sanitized_sinks)}
     return findings, record
 
 
@@ -93,11 +96,22 @@ def _finding(ctx: FileContext, rule, hit: Hit) -> Finding:
     )
 
 
-def merge(pattern: list[Finding], flows: list[Finding]) -> list[Finding]:
-    """Pattern findings on the same call as a data-flow finding give way to it."""
+def merge(pattern: list[Finding], flows: list[Finding], sanitized: list | tuple = ()) -> list[Finding]:
+    """Pattern findings on the same call as a data-flow finding give way to it; a pattern finding
+    on a call that untrusted data reaches only through a sanitizer or guard drops to low confidence."""
     taken = {(f.location.path, f.location.line, f.location.col, old)
              for f in flows for old in SUPERSEDES.get(f.rule_id, ())}
-    kept = [f for f in pattern if (f.location.path, f.location.line, f.location.col, f.rule_id) not in taken]
+    cleaned = {tuple(pos) for pos in sanitized}
+    superseded = {old for olds in SUPERSEDES.values() for old in olds}
+    kept = []
+    for f in pattern:
+        if (f.location.path, f.location.line, f.location.col, f.rule_id) in taken:
+            continue
+        if f.rule_id in superseded and (f.location.line, f.location.col) in cleaned and f.confidence > Level.LOW:
+            f = replace(f, confidence=Level.LOW,
+                        message=f.message + " The untrusted value that reaches it passes a sanitizer or an "
+                                            "allow-list check first (data-flow analysis).")
+        kept.append(f)
     return kept + flows
 
 
