@@ -298,3 +298,20 @@ def test_an_unchanged_run_skips_the_cross_module_step_too(tree, capsys, monkeypa
     assert calls == [4, 4]  # an input changed: the step ran again
     review(capsys, "--cache-dir", cache_dir, "--no-cache")
     assert calls == [4, 4, 4]
+
+
+def test_every_fixture_result_can_be_cached_faithfully():
+    """A result that does not survive JSON is silently not cached (found on Nova: a taint record
+    holding tuples made every warm run re-analyse a file)."""
+    import os
+
+    from fixture_harness import fixture_files
+    from secreview.cache import dump_result
+    from secreview.engine import Options, RuleSet, review_bytes
+
+    options = Options()
+    ruleset = RuleSet.from_options(options)
+    for path in fixture_files():
+        with open(path, "rb") as handle:
+            result = review_bytes(handle.read(), os.path.basename(path), ruleset, options)
+        assert dump_result(result) is not None, path

@@ -144,7 +144,7 @@ class RunStats:
             for name, seconds in sorted(steps.items(), key=lambda item: (-item[1], item[0])):
                 lines.append(f"  {name:<32} {seconds:8.3f}")
         if self.file_seconds:
-            lines.append(f"slowest files                       seconds")
+            lines.append("slowest files                       seconds")
             for seconds, path in sorted(self.file_seconds, key=lambda item: (-item[0], item[1]))[:SLOWEST]:
                 lines.append(f"  {seconds:8.3f}  {path}")
         if self.rule_seconds:

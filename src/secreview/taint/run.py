@@ -64,7 +64,7 @@ def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] =
     findings.sort(key=Finding.sort_key)
     record = {"module": ctx.index.module, "summaries": module.exported(), "calls": sorted(module.unresolved),
               "tainted_calls": sorted(module.tainted_external),
-              "sanitized_sinks": sorted(module.sanitized_sinks)}
+              "sanitized_sinks": [list(pos) for pos in sorted(module.sanitized_sinks)]}
     return findings, record
 
 
