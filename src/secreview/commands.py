@@ -17,8 +17,6 @@ import sys
 import tempfile
 from dataclasses import replace
 
-from secreview import baseline as baseline_mod
-from secreview import diff as diff_mod
 from secreview.errors import UserError
 from secreview.model import Review
 
@@ -74,6 +72,8 @@ def run_review(args, options, targets: list, stdin, run, settings=None) -> Revie
     diff_range = getattr(args, "diff_range", None)
     diff_mode = getattr(args, "diff_mode", False)
     if getattr(args, "baseline", None) and not getattr(args, "baseline_action", None):
+        from secreview import baseline as baseline_mod
+
         filters = replace(filters, baseline=baseline_mod.counts_of(baseline_mod.load(args.baseline)))
     sources = [bool(diff_mode), bool(getattr(args, "diff_base", None)), bool(getattr(args, "patch", None))]
     if sum(sources) > 1:
@@ -81,6 +81,8 @@ def run_review(args, options, targets: list, stdin, run, settings=None) -> Revie
     if getattr(args, "new_only", False) and not any(sources):
         raise UserError("--new-only needs a change to compare with: 'secreview diff', --diff-base or --patch")
     change = None
+    if any(sources):
+        from secreview import diff as diff_mod  # only a change review needs git and unidiff
     if diff_mode:
         change = diff_mod.from_range(diff_range, os.getcwd())
     elif getattr(args, "diff_base", None):
@@ -127,6 +129,8 @@ def _now() -> str:
 
 def write_baseline(args, review: Review) -> int:
     """End of ``secreview baseline create|update``: write the file, report on standard error."""
+    from secreview import baseline as baseline_mod
+
     path, action = args.baseline_file, args.baseline_action
     data = baseline_mod.build(review.findings)
     exists = os.path.exists(path)

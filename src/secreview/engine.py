@@ -13,7 +13,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 from secreview import context as context_mod
-from secreview import outline as outline_mod
 from secreview import policy as policy_mod
 from secreview import suppress
 from secreview.discover import Target
@@ -135,7 +134,11 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
                 if f.severity >= options.min_severity and f.confidence >= options.min_confidence]
     findings = _with_fingerprints(sorted(set(findings), key=Finding.sort_key))
     dropped = _with_fingerprints(sorted(set(dropped), key=Finding.sort_key))
-    outline = outline_mod.build_guarded(ctx, analysis, findings, dropped, skipped) if options.outline else None
+    outline = None
+    if options.outline:  # only the written review needs it
+        from secreview import outline as outline_mod
+
+        outline = outline_mod.build_guarded(ctx, analysis, findings, dropped, skipped)
     return replace(FileResult(source.path, tuple(findings), tuple(skipped), source.line_count, label),
                    taint=taint_record, suppressions=suppress.extract(source.text),
                    dropped=tuple(dropped), outline=outline)

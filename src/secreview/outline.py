@@ -27,7 +27,7 @@ from secreview import context as context_mod
 from secreview import policy as policy_mod
 from secreview.model import Finding, Skipped
 from secreview.report.review import CREDENTIAL_CWES, redact
-from secreview.rules.base import FileContext
+from secreview.rules.base import FileContext, attribute_chain
 
 VERSION = 1
 CODE_LIMIT = 90
@@ -1062,14 +1062,7 @@ def _header_of(stmt: ast.stmt) -> ast.AST:
 
 def _plain(expr: ast.AST) -> str:
     """Dotted text of a name or attribute chain (``self.api``), else ''."""
-    parts = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if isinstance(expr, ast.Name):
-        parts.append(expr.id)
-        return ".".join(reversed(parts))
-    return ""
+    return ".".join(attribute_chain(expr, require_name=True))
 
 
 def _literal(node: ast.AST | None):

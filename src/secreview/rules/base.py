@@ -416,6 +416,21 @@ class FileContext:
         return False
 
 
+def attribute_chain(expr: ast.AST, require_name: bool = False) -> list[str]:
+    """The names of an attribute chain, outermost last: ``self.api.get`` -> self, api, get. When
+    the chain does not start at a name (``f().x``) the names found are returned, or none with
+    ``require_name``."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if isinstance(expr, ast.Name):
+        parts.append(expr.id)
+    elif require_name:
+        return []
+    return list(reversed(parts))
+
+
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 

@@ -9,7 +9,7 @@ import re
 from secreview.model import Level
 from secreview.rules.access import (_is_controller, handler_params, is_request_object, request_root,
                                     tainted_names)
-from secreview.rules.base import FileContext, Rule, identifier_words
+from secreview.rules.base import FileContext, Rule, attribute_chain, identifier_words
 from secreview.rules.registry import register
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -199,13 +199,7 @@ def _chap_transport(ctx: FileContext, node: ast.AST) -> bool:
 
 
 def _attr_chain(expr: ast.AST) -> list[str]:
-    parts: list[str] = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if isinstance(expr, ast.Name):
-        parts.append(expr.id)
-    return list(reversed(parts))
+    return attribute_chain(expr)
 
 
 def _values_in(ctx: FileContext, expr: ast.AST) -> list[ast.AST]:

@@ -8,7 +8,7 @@ import re
 
 from secreview.model import Level
 from secreview.rules.access import _call_name, _is_sanitiser_call, handler_params, request_root, tainted_names
-from secreview.rules.base import FileContext, Rule, identifier_words
+from secreview.rules.base import FileContext, Rule, attribute_chain, identifier_words
 from secreview.rules.registry import register
 
 # ------------------------------------------------------------------------ running commands
@@ -426,12 +426,4 @@ class RootCommandFromRequest(Rule):
 
 
 def _dotted_text(expr: ast.AST) -> str:
-    if isinstance(expr, ast.Call):
-        expr = expr.func
-    parts = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if isinstance(expr, ast.Name):
-        parts.append(expr.id)
-    return ".".join(reversed(parts))
+    return ".".join(attribute_chain(expr.func if isinstance(expr, ast.Call) else expr))
