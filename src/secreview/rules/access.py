@@ -616,6 +616,16 @@ class ElevatedContextMisuse(Rule):
             mentions = ctx.cache["SR902.text"] = "elevated" in text or "admin_context" in text
         if not mentions:
             return  # no elevation anywhere in the file
+        words = ctx.cache.get("SR902.words")
+        if words is None:  # the elevation functions and the local names they are imported as
+            index = ctx.index
+            words = ctx.cache["SR902.words"] = ("elevated", "admin_context", *sorted(
+                b.name for scope in (index.module_scope, *index.inner_scopes.values())
+                for bs in scope.bindings.values() for b in bs
+                if b.kind == "import" and b.qualname and _ELEVATORS.search(b.qualname)))
+        body = "\n".join(ctx.source.lines[node.lineno - 1:node.end_lineno or node.lineno])
+        if not any(word in body for word in words):
+            return  # nor in this function
         body_params, id_params = handler_params(node)
         if not body_params and not id_params:
             if not _mentions_request_data(ctx, node):

@@ -2289,6 +2289,13 @@ class InputControlledRecursion(Rule):
         recursive = _recursive_functions(ctx)
         if not recursive:
             return  # most files have no self-recursive function: skip the callee lookup
+        names = ctx.cache.get("SR807.names")
+        if names is None:
+            names = ctx.cache["SR807.names"] = frozenset(f.name for f in recursive)
+        func = node.func
+        called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        if called not in names:
+            return
         target = _callee_function(ctx, node)
         if target is None:
             return
