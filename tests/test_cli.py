@@ -35,6 +35,17 @@ def findings(capsys, *args):
     return code, [(f["location"]["path"], f["location"]["line"], f["rule_id"]) for f in report["findings"]]
 
 
+def test_a_package_named_venv_is_reviewed_but_a_virtual_environment_is_not(project, capsys):
+    (project / "lib" / "venv").mkdir(parents=True)
+    (project / "lib" / "venv" / "__init__.py").write_text(VULN)
+    (project / "env").mkdir()
+    (project / "env" / "pyvenv.cfg").write_text("home = /usr\n")
+    (project / "env" / "bad.py").write_text(VULN)
+    code, found = findings(capsys, ".")
+    paths = {path for path, _, _ in found}
+    assert "lib/venv/__init__.py" in paths and "env/bad.py" not in paths
+
+
 def test_walks_folders_and_skips_vcs_venv_build_and_cache(project, capsys):
     code, found = findings(capsys, ".")
     assert code == 1

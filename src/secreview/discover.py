@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pathspec
 
 DEFAULT_EXCLUDED_DIRS = frozenset({
-    ".git", ".hg", ".svn", ".bzr", ".tox", ".nox", ".venv", "venv", ".env", "env",
+    ".git", ".hg", ".svn", ".bzr", ".tox", ".nox", ".venv", ".env",
     "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", "build", "dist",
     "node_modules", "site-packages", ".secreview_cache", ".idea", ".vscode",
 })
@@ -85,8 +85,10 @@ def _walk(root: str, spec: pathspec.PathSpec):
             if is_dir:
                 if entry.name in DEFAULT_EXCLUDED_DIRS or entry.name.endswith(".egg-info"):
                     continue
-                if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")):
-                    continue  # a virtual environment under another name
+                if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")) or \
+                        os.path.isdir(os.path.join(entry.path, "conda-meta")):
+                    continue  # a virtual environment (``venv``, ``env`` or any other name); a
+                    # package that is merely called ``venv`` (the standard library's) is reviewed
                 if spec.patterns and (spec.match_file(rel + "/") or spec.match_file(display_path(entry.path) + "/")):
                     continue
                 subdirs.append(entry.path)
