@@ -893,6 +893,12 @@ class _Unit:
         if src is not None:
             text = self.ctx.text(node, 50)
             return frozenset({Flow(src.kind, src.confidence, (self.mod.step(node, f"`{text}` ({src.what})"),), src.what)})
+        if qual in _CARRIES:
+            # only some arguments reach the result: re.sub(pattern, repl, text) returns text and repl
+            positions, keywords = _CARRIES[qual]
+            carried = [arg_taints[i] for i in positions if i < len(arg_taints)]
+            carried += [kw_taints[k] for k in keywords if k in kw_taints]
+            return _union(*carried)
         everything = _union(receiver, *arg_taints, *kw_taints.values())
         protects = spec.sanitizers.get(qual) if qual else None
         if protects is None and qual and "." in qual and self.index._bound_nowhere(qual.split(".")[0]):
@@ -1072,6 +1078,17 @@ class _Unit:
             return
         self.mod.hits.append(Hit(node, sink_kind, desc, flow))
 
+
+# Calls whose result carries only some of their arguments: positions and keywords.
+_CARRIES = {
+    "re.sub": ((1, 2), ("repl", "string")),
+    "re.subn": ((1, 2), ("repl", "string")),
+    "re.split": ((1,), ("string",)),
+    "re.findall": ((1,), ("string",)),
+    "re.match": ((1,), ("string",)),
+    "re.search": ((1,), ("string",)),
+    "re.fullmatch": ((1,), ("string",)),
+}
 
 _STRING_METHODS = frozenset({
     "strip", "lstrip", "rstrip", "lower", "upper", "title", "capitalize", "casefold", "replace", "split", "rsplit",
