@@ -338,13 +338,16 @@ class Cache:
                     return
                 self._discard(f"the cache {self.path} was damaged ({exc}) and has been rebuilt")
 
-    def _discard(self, message: str) -> None:
+    def _close_connection(self) -> None:
         if self._conn is not None:
             try:
                 self._conn.close()
             except sqlite3.Error:
                 pass
-            self._conn = None
+        self._conn = None
+
+    def _discard(self, message: str) -> None:
+        self._close_connection()
         for name in _OWN_FILES:
             try:
                 os.unlink(os.path.join(self.folder, name))
@@ -360,12 +363,7 @@ class Cache:
         if not self._disabled:
             self.note(f"the cache {self.path} cannot be used for this run ({exc}); results are not cached")
         self._disabled = True
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
-        self._conn = None
+        self._close_connection()
 
     def _damaged(self, exc: sqlite3.DatabaseError) -> None:
         if _transient(exc):
@@ -514,12 +512,7 @@ class Cache:
             self._damaged(exc)
 
     def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
-            self._conn = None
+        self._close_connection()
 
 
 def _transient(exc: Exception) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import textwrap
 
 from secreview import __version__, commands, config, perf
@@ -294,12 +293,8 @@ def _write(text: str, output: str | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    folder = os.path.dirname(os.path.abspath(output))
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".secreview-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, output)
+        commands.write_atomically(output, text)
     except OSError as exc:
         raise UsageError(f"cannot write --output {output}: {exc.strerror or exc}") from None
 

@@ -150,12 +150,25 @@ def write_baseline(args, review: Review) -> int:
     return 0
 
 
-def _atomic_write(path: str, text: str) -> None:
+def write_atomically(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so a
+    reader (or an interrupted run) never sees half a file. Raises OSError."""
     folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".secreview-", suffix=".tmp")
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".secreview-", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _atomic_write(path: str, text: str) -> None:
+    try:
+        write_atomically(path, text)
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
