@@ -141,7 +141,7 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
         outline = outline_mod.build_guarded(ctx, analysis, findings, dropped, skipped)
     return replace(FileResult(source.path, tuple(findings), tuple(skipped), source.line_count, label),
                    taint=taint_record, suppressions=suppress.extract(source.text),
-                   dropped=tuple(dropped), outline=outline)
+                   dropped=tuple(dropped), outline=outline, notes=source.notes)
 
 
 def _guarded(rule: Rule, ctx: FileContext, node: ast.AST, skipped: list[Skipped], check) -> None:

@@ -216,6 +216,22 @@ class Skipped:
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """Something a reader should know about how a reviewed file was read: not a defect, not a skip.
+
+    ``kind`` is ``python2`` for a file read leniently as Python 2 (secreview.source.py2); ``lines``
+    are the lines that were adapted."""
+
+    path: str
+    message: str
+    kind: str = ""
+    lines: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "kind": self.kind, "message": self.message, "lines": list(self.lines)}
+
+
+@dataclass(frozen=True, slots=True)
 class FileResult:
     """What the per-file phase produced for one file."""
 
@@ -234,6 +250,8 @@ class FileResult:
     # the file's record for the cross-module data-flow step (JSON): module name, function
     # summaries, calls into other modules; see secreview.taint.run
     taint: dict | None = None
+    # how the file was read, when a reader should know (e.g. read leniently as Python 2)
+    notes: tuple[Note, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -245,6 +263,11 @@ class Review:
     changed_lines: dict[str, frozenset[int]] | None = None
     # (start, end) as UTC ISO-8601 times when the run asked for them (--sarif-timing)
     timing: tuple[str, str] | None = None
+
+    @property
+    def notes(self) -> tuple[Note, ...]:
+        """The per-file notes of every file, sorted by path."""
+        return tuple(sorted((n for r in self.files for n in r.notes), key=lambda n: (n.path, n.kind, n.message)))
 
     @property
     def files_reviewed(self) -> int:

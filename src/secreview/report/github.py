@@ -4,7 +4,7 @@ pull request and in the run's summary.
     ::error file=app.py,line=8,col=5,endLine=8,endColumn=47,title=SR101 shell-injection (CWE-78)::...
 
 High severity is an ``error``, medium a ``warning``, low a ``notice``; skipped files are
-warnings on the file. Values are escaped as the runner expects (``%``, CR and LF everywhere,
+warnings on the file, and notes on how a file was read (a Python 2 file read leniently) notices. Values are escaped as the runner expects (``%``, CR and LF everywhere,
 ``:`` and ``,`` in properties too), so no text from the reviewed code can start a command of
 its own.
 """
@@ -39,6 +39,8 @@ def render_github(review: Review) -> str:
         props = [f"file={_prop(s.path)}"] + ([f"line={s.line}"] if s.line else [])
         props.append("title=secreview skipped a file")
         out.append(f"::warning {','.join(props)}::{_data('skipped: ' + s.reason)}")
+    for n in review.notes:
+        out.append(f"::notice file={_prop(n.path)},title=secreview note::{_data(n.message)}")
     counts = review.counts()
     if review.findings:
         out.append(f"secreview: {len(review.findings)} finding{'s' * (len(review.findings) != 1)} "

@@ -8,7 +8,7 @@ import json
 from secreview import __version__
 from secreview.model import Review
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def as_dict(review: Review) -> dict:
@@ -24,6 +24,7 @@ def as_dict(review: Review) -> dict:
         "findings": [f.to_dict() for f in review.findings],
         "skipped": [s.to_dict() for s in review.skipped],
         "dropped": [f.to_dict() for f in sorted((d for r in review.files for d in r.dropped), key=lambda f: f.sort_key())],
+        "notes": [n.to_dict() for n in review.notes],
     }
 
 

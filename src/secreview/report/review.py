@@ -70,7 +70,7 @@ class FileDoc:
     reviewed: bool
     context: str  # "functional test"
     evidence: list[tuple[str, int | None]]
-    notes: list[str]  # partly reviewed / not reviewed reasons
+    notes: list[str]  # how the file was read (Python 2), partly reviewed / not reviewed reasons
     sections: list[Section]
     verdict: str
 
@@ -99,7 +99,8 @@ def _file_doc(result: FileResult, findings: list[Finding], skipped: list[str]) -
     if not result.reviewed:
         return FileDoc(result.path, result.lines, False, "", [], [f"Not reviewed: {r}" for r in skipped], [],
                        "No verdict: the file could not be reviewed.")
-    notes = [f"Partly reviewed: {r.removeprefix('partly reviewed: ')}" for r in skipped]
+    notes = [n.message[:1].upper() + n.message[1:] + "." for n in result.notes]
+    notes += [f"Partly reviewed: {r.removeprefix('partly reviewed: ')}" for r in skipped]
     sections: list[Section] = []
     for raw in outline.get("sections", ()):
         entries = [Entry(tuple(i["lines"]), i["code"], i["note"]) for i in raw["items"]]

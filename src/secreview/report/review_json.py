@@ -101,6 +101,11 @@ def _summary(review: Review, outside: list[Finding], markdown: bool) -> str:
         for s in review.skipped:
             where = f"{s.path}:{s.line}" if s.line else s.path
             lines.append(f"- {'`' + where + '`' if markdown else where}: {s.reason}")
+    if review.notes:
+        lines.append("")
+        lines.append("Notes on how files were read:")
+        for n in review.notes:
+            lines.append(f"- {'`' + n.path + '`' if markdown else n.path}: {n.message}")
     return "\n".join(lines)
 
 

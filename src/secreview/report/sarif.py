@@ -1,6 +1,7 @@
 """SARIF 2.1.0, shaped for GitHub code scanning: one rule entry per rule used (with its CWE tag),
 one result per finding with a 1-based region and a line-free fingerprint, data-flow traces as
-``codeFlows``, and skipped files as tool execution notifications."""
+``codeFlows``, and skipped files (level ``warning``) and notes on how a file was read (level
+``note``, e.g. a Python 2 file read leniently) as tool execution notifications."""
 
 from __future__ import annotations
 
@@ -121,6 +122,14 @@ def as_dict(review: Review) -> dict:
             "message": {"text": f"{s.path}: skipped: {s.reason}"},
             "locations": [location],
             "descriptor": {"id": "skipped-file"},
+        })
+    for n in review.notes:
+        notifications.append({
+            "level": "note",
+            "message": {"text": f"{n.path}: {n.message}"},
+            "locations": [{"physicalLocation": {"artifactLocation": _uri(n.path)}}],
+            "descriptor": {"id": f"read-as-{n.kind}" if n.kind else "file-note"},
+            "properties": {"lines": list(n.lines)},
         })
     return {
         "$schema": SCHEMA,

@@ -1,4 +1,5 @@
-"""One line per finding, then skipped files, then a summary (or the clean verdict)."""
+"""One line per finding, then skipped files, then notes on how files were read (a Python 2 file read
+leniently), then a summary (or the clean verdict)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def render_text(review: Review) -> str:
     for f in sorted((d for r in review.files for d in r.dropped), key=lambda d: d.sort_key()):
         loc = f.location  # set aside by --test-policy drop, shown with the reason
         out.append(f"{loc.path}:{loc.line}:{loc.col + 1}: {f.rule_id} {f.rule_name} set aside: {f.triage}")
+    for n in review.notes:
+        out.append(f"{n.path}: note: {n.message}")
     files = _plural(review.files_reviewed, "file")
     not_reviewed = sum(1 for r in review.files if not r.reviewed)
     tail = f"; {_plural(not_reviewed, 'file')} skipped" if not_reviewed else ""

@@ -10,7 +10,8 @@ import tokenize
 import warnings
 from dataclasses import dataclass, field
 
-from secreview.model import Skipped
+from secreview.model import Note, Skipped
+from secreview.source import py2
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
@@ -34,6 +35,9 @@ class SourceFile:
     _lines: list[str] | None = field(default=None, repr=False)
     # columns to add back when the text is a dedented segment (an indented method body pasted alone)
     col_shift: int = 0
+    # how the file was read, when a reader should know: a Python 2 file read leniently has
+    # ``text`` adapted to Python 3 syntax line by line (secreview.source.py2) and a note saying so
+    notes: tuple[Note, ...] = ()
 
     @property
     def lines(self) -> list[str]:
@@ -141,7 +145,7 @@ def parse_text(text: str, display: str) -> SourceFile | Skipped:
             segment = _dedented(text, display)
             if segment is not None:
                 return segment
-        return Skipped(display, _syntax_reason(exc, text), exc.lineno)
+        return _lenient(text, display, exc)
     except (RecursionError, MemoryError):
         return Skipped(display, "too deeply nested for Python's parser")
     except ValueError as exc:  # e.g. "source code string cannot contain null bytes" on some versions
@@ -165,7 +169,29 @@ def _dedented(text: str, display: str) -> SourceFile | None:
     return parsed
 
 
-def _syntax_reason(exc: SyntaxError, text: str) -> str:
+def _lenient(text: str, display: str, exc: SyntaxError) -> SourceFile | Skipped:
+    """A file that does not parse as Python 3 but holds Python 2 constructs is read with them
+    adapted, line by line (secreview.source.py2); otherwise, or when that fails too, it is skipped
+    with the original error."""
+    msg = exc.msg or ""
+    if "too many nested" in msg or "too complex" in msg:
+        return Skipped(display, _syntax_reason(exc, text), exc.lineno)
+    try:
+        outcome = py2.adapt(text, exc)
+    except (RecursionError, MemoryError):
+        return Skipped(display, _syntax_reason(exc, text), exc.lineno)
+    except Exception as bug:  # a defect in the repair must cost no more than the file it was tried on
+        failure = f"failed with an internal error ({type(bug).__name__}: {bug})"
+        return Skipped(display, _syntax_reason(exc, text, failure), exc.lineno)
+    if outcome.tree is not None:
+        note = Note(display, outcome.message(), "python2", tuple(sorted(outcome.changes)))
+        return SourceFile(display, outcome.text, outcome.tree, notes=(note,))
+    return Skipped(display, _syntax_reason(exc, text, outcome.failure if outcome.python2 else None), exc.lineno)
+
+
+def _syntax_reason(exc: SyntaxError, text: str, adapt_failure: str | None = None) -> str:
+    """``adapt_failure``: why reading the file leniently as Python 2 failed, when it was tried
+    on Python 2 constructs."""
     msg = exc.msg or "invalid syntax"
     where = f"line {exc.lineno}" if exc.lineno else "unknown line"
     if exc.lineno and exc.offset:
@@ -173,6 +199,8 @@ def _syntax_reason(exc: SyntaxError, text: str) -> str:
     reason = f"syntax error at {where}: {msg}"
     if "too many nested" in msg or "too complex" in msg:
         return f"too deeply nested for Python's parser ({msg})"
-    if any(hint in msg for hint in _PY2_MESSAGES) or any(p.search(text) for p in _PY2_HINTS):
-        reason += " (this looks like Python 2 code; secreview reviews Python 3 only)"
+    if adapt_failure is not None:
+        reason += f" (this looks like Python 2 code; reading it leniently as Python 2 {adapt_failure})"
+    elif any(hint in msg for hint in _PY2_MESSAGES) or any(p.search(text) for p in _PY2_HINTS):
+        reason += " (this looks like Python 2 code, and reading it leniently as Python 2 failed too)"
     return reason
