@@ -178,3 +178,109 @@ def test_conventional_aliases_in_a_segment_without_imports():
         import json as ET
         ET.loads(x)
     """) == {"3:ET.loads": "json.loads"}
+
+
+def candidates(source: str) -> dict[str, tuple[tuple[str, str, int], ...]]:
+    """Map each call's ``line:text`` -> its candidates as (qualified name, bound module, line)."""
+    source = textwrap.dedent(source)
+    index = Index(ast.parse(source), "mod")
+    found = {}
+    for call in index.of_type(ast.Call):
+        text = ast.get_source_segment(source, call.func)
+        found[f"{call.lineno}:{text}"] = tuple((c.qualname, c.target, c.line) for c in index.candidates(call.func))
+    return found
+
+
+def test_a_name_bound_to_one_of_several_modules_has_candidates():
+    found = candidates("""
+        import json
+        import yaml
+        def load(path, ext):
+            loader = None
+            if ext == ".yaml":
+                loader = yaml
+            elif ext == ".json":
+                loader = json
+            return loader.load(path)
+    """)
+    assert found["10:loader.load"] == (("yaml.load", "yaml", 7), ("json.load", "json", 9))
+
+
+def test_candidates_follow_only_the_bindings_that_reach_the_use():
+    found = candidates("""
+        import json
+        import yaml
+        def load(path, fast):
+            loader = yaml
+            loader.safe_load(path)
+            loader = json
+            loader.load(path)
+            if fast:
+                loader = yaml
+            loader.load(path)
+            loader.sub.load(path)
+        def fixed(path):
+            loader = json
+            loader = yaml
+            loader.load(path)
+    """)
+    assert found["6:loader.safe_load"] == ()
+    assert found["8:loader.load"] == ()  # ``loader = json`` on line 7 decides
+    assert found["11:loader.load"] == (("json.load", "json", 7), ("yaml.load", "yaml", 10))
+    assert found["12:loader.sub.load"] == (("json.sub.load", "json", 7), ("yaml.sub.load", "yaml", 10))
+    assert found["16:loader.load"] == ()
+
+
+def test_candidates_need_every_reaching_binding_to_be_none_or_a_module():
+    found = candidates("""
+        import json
+        import yaml
+        def load(path, registry, fast):
+            loader = registry.get(path)
+            if fast:
+                loader = yaml
+            loader.load(path)
+        def imports_only(data):
+            try:
+                import cPickle as pickle
+            except ImportError:
+                import pickle
+            return pickle.loads(data)
+        def bare(kind, data):
+            decode = yaml.load if kind else None
+            decode = json.loads
+            if kind:
+                decode = yaml.load
+            return decode(data)
+    """)
+    assert found["8:loader.load"] == ()
+    assert found["14:pickle.loads"] == ()  # alternative imports keep resolving to the last one
+    assert found["20:decode"] == ()  # a bare name, not a module
+
+
+def test_a_name_set_to_none_on_a_fallback_path_resolves_to_its_module():
+    assert calls("""
+        try:
+            import yaml
+        except ImportError:
+            yaml = None
+        def parse(text):
+            return yaml.load(text)
+        runner = None
+        if enabled:
+            import subprocess
+            runner = subprocess.call
+        runner(cmd)
+        maybe = None
+        print(maybe)
+        def configure(flag):
+            loader = None
+            if flag:
+                loader = yaml
+            return loader.load(flag)
+    """) == {
+        "7:yaml.load": "yaml.load",
+        "12:runner": "subprocess.call",
+        "14:print": "builtins.print",
+        "19:loader.load": "yaml.load",
+    }

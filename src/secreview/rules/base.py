@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import ClassVar
 
 from secreview.model import Finding, Level, Location, TraceStep
-from secreview.source.index import Binding, Index
+from secreview.source.index import Binding, Candidate, Index
 from secreview.source.parse import SourceFile
 
 DOC_SECTIONS = ("What it finds", "Why it is dangerous", "Example", "Safe alternative", "References")
@@ -93,6 +93,7 @@ class FileContext:
         self.context = context
         self.findings: list[Finding] = []
         self.cache: dict[str, object] = {}  # per-file memo for rules: key by rule id
+        self._via: Candidate | None = None  # set while a rule checks a call as one of its candidates
 
     # ------------------------------------------------------------------ reporting
 
@@ -100,6 +101,10 @@ class FileContext:
                severity: Level | None = None, confidence: Level | None = None,
                end_node: ast.AST | None = None,
                trace: Iterable[tuple[ast.AST, str] | TraceStep] = ()) -> None:
+        via = self._via
+        if via is not None:  # the call was checked as one of the modules a name may be bound to
+            message = f"{via.describe()}: {message}"
+            confidence = Level(max(Level.LOW, (confidence or rule.confidence) - 1))
         end = end_node or node
         location = self._span(node, end)
         steps = tuple(item if isinstance(item, TraceStep) else TraceStep(self.location(item[0]), item[1])
@@ -163,6 +168,38 @@ class FileContext:
 
     def qualname(self, expr: ast.AST | None) -> str | None:
         return self.index.qualname(expr)
+
+    def candidates(self, expr: ast.AST | None) -> tuple[Candidate, ...]:
+        """The modules the name at the root of ``expr`` may be bound to, when there are several
+        (:meth:`secreview.source.index.Index.candidates`)."""
+        return self.index.candidates(expr)
+
+    def check_resolved(self, call: ast.Call, qualname: str | None, names: Collection[str],
+                       check: Callable[[str], None]) -> None:
+        """Run ``check(name)`` with what ``call`` calls, when that is one of ``names``.
+
+        When the called name may be bound to one of several modules (``loader = yaml`` in one
+        branch, ``loader = json`` in another), ``qualname`` is only one of them: ``check`` then
+        runs with each candidate in ``names`` until one reports, and what it reports names the
+        candidate ("`loader` may be the `yaml` module here (line 7)") with one step less
+        confidence. A rule using this registers the attribute names in ``methods`` as well, so
+        that the engine shows it calls whose textual resolution is another candidate."""
+        candidates = self.index.candidates(call.func)
+        if not candidates:
+            if qualname in names:
+                check(qualname)  # type: ignore[arg-type]
+            return
+        for candidate in candidates:
+            if candidate.qualname not in names:
+                continue
+            before = len(self.findings)
+            self._via = candidate
+            try:
+                check(candidate.qualname)
+            finally:
+                self._via = None
+            if len(self.findings) > before:
+                return
 
     @staticmethod
     def keyword(call: ast.Call, name: str) -> ast.expr | None:

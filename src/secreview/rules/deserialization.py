@@ -160,6 +160,11 @@ class UnsafeDeserialization(Rule):
     `pickle.loads(pickle.dumps(obj))` (a deep copy) and unpicklers derived from
     `pickle.Unpickler` with their own `find_class` are not reported.
 
+    A call through a local name bound to one of several modules (`codec = json`, and in another
+    branch `codec = pickle`; then `codec.load(f)`) is judged as a call of each module it may be,
+    and reported with one step less confidence, naming the binding that makes it unsafe
+    ("`codec` may be the `pickle` module here (line 12)").
+
     ## Why it is dangerous
     Unpickling is running code: a pickle names any importable callable and the arguments to call
     it with (`__reduce__`), and the loader calls it before returning. Whoever controls the bytes,
@@ -197,10 +202,13 @@ class UnsafeDeserialization(Rule):
     fix = ("Deserialise only data this process wrote and can authenticate, or switch to a data-only "
            "format such as JSON and rebuild objects explicitly.")
     calls = tuple(_UNPICKLERS)
+    # ``loader.load(f)`` where ``loader`` may be one of several modules (FileContext.check_resolved)
+    methods = ("load", "loads", "Unpickler")
 
     def check_call(self, ctx: FileContext, call: ast.Call, qualname: str | None) -> None:
-        if qualname not in _UNPICKLERS:
-            return
+        ctx.check_resolved(call, qualname, _UNPICKLERS, lambda name: self._check(ctx, call, name))
+
+    def _check(self, ctx: FileContext, call: ast.Call, qualname: str) -> None:
         kind, verb, argname = _UNPICKLERS[qualname]
         func = _label(ctx, call, qualname)
         severity, confidence = Level.HIGH, Level.HIGH
@@ -318,6 +326,11 @@ class YamlUnsafeLoad(Rule):
     `BaseLoader`, classes derived from them, `getattr(yaml, "CSafeLoader", yaml.SafeLoader)`
     and `yaml.safe_load` are not reported, nor is a constant YAML document.
 
+    A loader chosen by file type (`loader = yaml` in one branch, `loader = json` in another, then
+    `loader.load(f)`) is checked as `yaml.load` too, with one step less confidence and the
+    binding named in the message; `loader.safe_load(f)`, `loader.load(f, Loader=yaml.SafeLoader)`
+    and names bound only to `json` / `tomllib` are not reported.
+
     ## Why it is dangerous
     PyYAML's full and unsafe loaders honour tags such as `!!python/object/apply:os.system`,
     which import a module and call a function while the document is parsed. A configuration
@@ -350,8 +363,14 @@ class YamlUnsafeLoad(Rule):
     fix = "Use `yaml.safe_load` (or pass `Loader=yaml.SafeLoader` / `yaml.CSafeLoader`)."
     calls = ("yaml.load", "yaml.load_all", "yaml.unsafe_load", "yaml.unsafe_load_all",
              "yaml.full_load", "yaml.full_load_all")
+    # ``loader.load(f)`` where ``loader`` may be one of several modules (FileContext.check_resolved)
+    methods = tuple(name.partition(".")[2] for name in calls)
+    _CALLS = frozenset(calls)
 
     def check_call(self, ctx: FileContext, call: ast.Call, qualname: str | None) -> None:
+        ctx.check_resolved(call, qualname, self._CALLS, lambda name: self._check(ctx, call, name))
+
+    def _check(self, ctx: FileContext, call: ast.Call, qualname: str) -> None:
         func = _label(ctx, call, qualname)
         stream = ctx.argument(call, 0, "stream")
         if stream is not None and _constant_data(ctx, stream):
@@ -456,7 +475,9 @@ class XmlExternalEntities(Rule):
     passed to `parse(..., parser=p)` is judged where it is built, so a parser created with
     `resolve_entities=False` keeps its parse calls silent. `defusedxml` is never reported, nor
     is a constant document, nor are stdlib parsers in a module that calls
-    `defusedxml.defuse_stdlib()`.
+    `defusedxml.defuse_stdlib()`. A parser module picked at run time (`xml_lib = ElementTree`, or
+    in another branch `xml_lib = etree`; then `xml_lib.fromstring(data)`) is judged as each module
+    it may be, with one step less confidence.
 
     ## Why it is dangerous
     A document can declare entities. With lxml before 5.0 (and whenever `resolve_entities` is
@@ -495,7 +516,9 @@ class XmlExternalEntities(Rule):
     fix = ("Parse untrusted XML with `defusedxml`, or give lxml a parser built with "
            "`resolve_entities=False, no_network=True`.")
     calls = tuple(_XML)
-    methods = ("setFeature",)
+    # ``setFeature`` on SAX parsers; the others for ``parser.parse(f)`` where ``parser`` may be one
+    # of several modules (FileContext.check_resolved)
+    methods = ("setFeature", *sorted({name.rpartition(".")[2] for name in _XML if "()" not in name}))
 
     _STDLIB_FIX = "Parse untrusted XML with `defusedxml` (`defusedxml.ElementTree`, `defusedxml.minidom`, ...)."
     _LXML_FIX = ("Build the lxml parser with `etree.XMLParser(resolve_entities=False, no_network=True)` and pass "
@@ -508,8 +531,9 @@ class XmlExternalEntities(Rule):
         if isinstance(call.func, ast.Attribute) and call.func.attr == "setFeature" and qualname not in _XML:
             self._check_feature(ctx, call)
             return
-        if qualname not in _XML:
-            return
+        ctx.check_resolved(call, qualname, _XML, lambda name: self._check(ctx, call, name))
+
+    def _check(self, ctx: FileContext, call: ast.Call, qualname: str) -> None:
         family, data_kind, position, keyword, parser_position = _XML[qualname]
         func = _label(ctx, call, qualname)
         if family == "stdlib" and self._stdlib_defused(ctx):

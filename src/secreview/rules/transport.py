@@ -79,6 +79,17 @@ class TlsVerificationDisabled(Rule):
       and `context.verify_mode = ssl.CERT_NONE`.
     - `context.check_hostname = False` on an `ssl` context (medium confidence when the receiver
       cannot be resolved).
+    - A project's own module-level `wrap_socket` (a `socketutil` / `sslutil` compatibility shim
+      from the days before `ssl.SSLContext`, or a green version such as eventlet's), called as
+      `sslutil.wrap_socket(sock)` or imported by name, without `cert_reqs`, `server_hostname`,
+      `ca_certs` or a context, on the client side: medium severity and medium confidence (low
+      when `**options` are unpacked into the call, since they may carry `cert_reqs`). Such shims
+      forward to `ssl.wrap_socket`, whose `cert_reqs` defaults to `CERT_NONE`; what they skip is
+      certificate verification, so this is CWE-295 rather than a protocol choice (SR402). The
+      shim's body is usually in another module, hence the medium confidence, and the severity
+      matches a direct `ssl.wrap_socket` client call. A shim defined in the same module that
+      passes `cert_reqs` or builds an SSL context is trusted; `context.wrap_socket(...)` (the
+      safe API) and methods such as `self._wrap_socket(...)` are not shims.
 
     `verify=True`, a CA bundle path, a configuration value or any variable that is not a known
     constant are not reported, nor is `urllib3.disable_warnings()` on its own.
@@ -122,13 +133,19 @@ class TlsVerificationDisabled(Rule):
            "(`verify=\"/path/ca.pem\"` or `ssl.create_default_context(cafile=...)`).")
     calls = (REQUESTS_FUNCTIONS + SESSION_METHODS + HTTPX_FUNCTIONS + HTTPX_CLIENTS + HTTPX_TRANSPORTS
              + ("ssl._create_unverified_context",))
-    methods = VERBS
-    nodes = (ast.Assign, ast.keyword, ast.Dict)
+    methods = VERBS + ("wrap_socket",)
+    # ImportFrom / FunctionDef: a ``wrap_socket`` shim imported by name or defined in the module
+    nodes = (ast.Assign, ast.keyword, ast.Dict, ast.ImportFrom, ast.FunctionDef)
 
     _VERIFY_TAKERS = frozenset(REQUESTS_FUNCTIONS + SESSION_METHODS + HTTPX_FUNCTIONS + HTTPX_CLIENTS
                                + HTTPX_TRANSPORTS)
 
     def check_call(self, ctx: FileContext, call: ast.Call, qualname: str | None) -> None:
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "wrap_socket":
+            if qualname is not None and qualname != "ssl.wrap_socket" \
+                    and ctx.index.module_reference(call.func) == qualname:
+                self._shim_call(ctx, call, qualname)
+            return
         name = qualname if qualname is not None else _resolve(ctx, call.func)
         if name == "ssl._create_unverified_context":
             ctx.report(self, call,
@@ -157,6 +174,14 @@ class TlsVerificationDisabled(Rule):
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         if isinstance(node, ast.Assign):
             self._assignment(ctx, node)
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name == "wrap_socket" and node.module not in _SSL_MODULES:
+                    self._shim_calls(ctx, alias.asname or alias.name)
+        elif isinstance(node, ast.FunctionDef):
+            if node.name == "wrap_socket" and ctx.index.scope_of(node) is ctx.index.module_scope \
+                    and not _verifies(ctx, node):
+                self._shim_calls(ctx, node.name)
         elif isinstance(node, ast.keyword):
             if node.arg == "cert_reqs" and _is_cert_none(ctx, node.value, strings=True):
                 parent = ctx.index.parent(node)
@@ -174,6 +199,61 @@ class TlsVerificationDisabled(Rule):
                                f"The TLS options `{{{ctx.text(key, 20)}: {ctx.text(value, 30)}}}` turn off "
                                "certificate validation for whatever connection uses them, so a man in the "
                                "middle is not detected.")
+
+    def _shim_calls(self, ctx: FileContext, local: str) -> None:
+        """Calls of ``local``, a module-level ``wrap_socket`` imported by name or defined here."""
+        seen = ctx.cache.setdefault("SR401.shims", set())
+        if local in seen:  # imported in two places (``try`` / ``except ImportError``)
+            return
+        seen.add(local)  # type: ignore[attr-defined]
+        for call in ctx.index.of_type(ast.Call):
+            func = call.func
+            if type(func) is ast.Name and func.id == local:
+                binding = ctx.binding(func)
+                if binding is None or not (binding.kind == "import" or (
+                        binding.kind == "def" and binding.scope is ctx.index.module_scope)):
+                    continue
+                qualname = ctx.qualname(func) or local
+                if qualname.rpartition(".")[0] not in _SSL_MODULES:
+                    self._shim_call(ctx, call, qualname)
+
+    def _shim_call(self, ctx: FileContext, call: ast.Call, qualname: str) -> None:
+        """A project's own module-level ``wrap_socket`` (Python 2 era ``socketutil`` / ``sslutil``
+        modules) called without anything that asks for verification. Such shims forward to
+        ``ssl.wrap_socket``, whose ``cert_reqs`` defaults to ``CERT_NONE``."""
+        receiver = qualname.rpartition(".")[0].rpartition(".")[2].lower()
+        if "context" in receiver or "ctx" in receiver:
+            return  # an SSLContext imported from another module: its wrap_socket is the safe API
+        for kw in call.keywords:
+            if kw.arg is not None and (kw.arg in _VERIFY_OPTIONS or "context" in kw.arg):
+                return  # verification asked for, or switched off explicitly (reported on its own)
+        server = ctx.keyword(call, "server_side")
+        if server is not None and not ctx.is_false(server):
+            return  # a server does not verify clients unless asked: nothing is skipped by default
+        for arg in call.args[1:]:
+            value = arg.value if isinstance(arg, ast.Starred) else arg
+            if "context" in ctx.text(value, 80).lower() or "ctx" in ctx.text(value, 80).lower() \
+                    or (ctx.qualname(value) or "") in _CONTEXT_MAKERS:
+                return  # a context passed by position
+        shown = ctx.text(call.func, 50)
+        splat = [kw for kw in call.keywords if kw.arg is None]
+        if splat:
+            unless = f" (unless the options unpacked from `**{ctx.text(splat[0].value, 30)}` carry them)"
+            confidence = Level.LOW
+        else:
+            unless = ""
+            confidence = Level.MEDIUM
+        where = f"`{shown}`" if shown == qualname or qualname.endswith("." + shown) else f"`{shown}` (`{qualname}`)"
+        ctx.report(self, call,
+                   f"{where} is called without `cert_reqs`, `server_hostname` or an SSL context{unless}. It is a "
+                   "module-level stand-in for `ssl.wrap_socket` (a compatibility shim, or a green version of "
+                   "it), and such functions forward to `ssl.wrap_socket`, which by default does not verify the "
+                   "peer certificate (`cert_reqs=CERT_NONE`) and never checks the host name: the connection is "
+                   "likely open to interception.",
+                   severity=Level.MEDIUM, confidence=confidence,
+                   fix=("Wrap the socket with `ssl.create_default_context(cafile=...).wrap_socket(sock, "
+                        "server_hostname=host)`, or pass `cert_reqs=ssl.CERT_REQUIRED` and `ca_certs` to the "
+                        "shim and make sure it checks the host name."))
 
     def _assignment(self, ctx: FileContext, node: ast.Assign) -> None:
         value = node.value
@@ -212,6 +292,31 @@ class TlsVerificationDisabled(Rule):
                            "checks for every HTTPS connection the process opens through the standard library.",
                            fix="Remove the override; pass a context built with `ssl.create_default_context("
                                "cafile=...)` to the calls that need a private CA.")
+
+
+_SSL_MODULES = frozenset({"ssl", "_ssl"})
+# keywords of a wrap_socket call that ask for verification (or switch it off, which is reported
+# where it is written): a shim given any of them is not assumed to skip the check
+_VERIFY_OPTIONS = frozenset({"cert_reqs", "server_hostname", "ca_certs", "cafile", "ca_file", "capath",
+                             "verify", "verify_mode", "ssl_context", "context", "ctx", "check_hostname"})
+_CONTEXT_MAKERS = frozenset({"ssl.create_default_context", "ssl.create_default_context()", "ssl.SSLContext",
+                             "ssl.SSLContext()"})
+
+
+def _verifies(ctx: FileContext, function: ast.FunctionDef) -> bool:
+    """True when a ``wrap_socket`` defined in this module visibly asks for verification: a call in
+    its body passes ``cert_reqs`` (other than ``CERT_NONE``) or ``server_hostname``, or builds an
+    SSL context."""
+    first, last = function.lineno, function.end_lineno or function.lineno
+    for call in ctx.index.of_type(ast.Call):
+        if not first <= call.lineno <= last:
+            continue
+        if ctx.qualname(call.func) in _CONTEXT_MAKERS:
+            return True
+        for kw in call.keywords:
+            if kw.arg in ("cert_reqs", "server_hostname") and not _is_cert_none(ctx, kw.value, strings=True):
+                return True
+    return False
 
 
 _HTTP_KEYWORDS = frozenset({"timeout", "headers", "json", "data", "params", "auth", "cert", "proxies",
@@ -261,8 +366,23 @@ class InsecureTlsProtocol(Rule):
       they are used (also imported under another name), except as an operand of a comparison.
     - `ssl.TLSVersion.SSLv3`, `TLSv1` or `TLSv1_1` set as a context's `minimum_version` (or its
       `maximum_version`).
-    - `ssl.wrap_socket(...)`, with medium severity: deprecated since Python 3.7 and removed in
-      3.12, it never checks the host name and by default does not verify the certificate.
+    - `ssl.wrap_socket(...)` on the client side, with medium severity: deprecated since Python
+      3.7 and removed in 3.12, it never checks the host name and by default does not verify the
+      certificate.
+    - `ssl.wrap_socket(..., server_side=True)`, where host names and server certificates play no
+      part; what matters there is the protocol version (`ssl_version`, by constant name or by
+      number: `PROTOCOL_SSLv2` = 0, `SSLv3` = 1, `SSLv23` / `TLS` = 2, `TLSv1` = 3, `TLSv1_1` = 4,
+      `TLSv1_2` = 5). Severities follow what the server accepts:
+      - an obsolete version pinned (SSL 2.0, SSL 3.0, TLS 1.0, TLS 1.1, RFC 8996): high severity,
+        reported on the `ssl_version` argument, since every client is held to it (the same
+        holds for a client);
+      - no `ssl_version`, or the negotiating `PROTOCOL_SSLv23` / `PROTOCOL_TLS`: medium severity
+        and medium confidence. The API cannot set a minimum version, so on the Pythons that had
+        it the server accepted TLS 1.0 and 1.1 (and SSL 3.0 before Python 3.6) from clients
+        offering them; whether it still does depends on the OpenSSL build and policy;
+      - a version from configuration: low severity, medium confidence (the value decides);
+      - `PROTOCOL_TLSv1_2` (or `PROTOCOL_TLS_SERVER`): a low-severity note that the API is gone
+        from Python 3.12, where the server no longer starts; the protocol itself is fine.
 
     ## Why it is dangerous
     SSL 2.0 and 3.0 and TLS 1.0 and 1.1 are deprecated (RFC 8996): they rely on broken
@@ -303,13 +423,75 @@ class InsecureTlsProtocol(Rule):
     nodes = (ast.Attribute, ast.Name)
 
     def check_call(self, ctx: FileContext, call: ast.Call, qualname: str | None) -> None:
+        # ssl.wrap_socket(sock, keyfile, certfile, server_side, cert_reqs, ssl_version, ca_certs, ...)
+        server = ctx.argument(call, 3, "server_side")
+        version = ctx.argument(call, 5, "ssl_version")
+        protocol = _wrap_protocol(ctx, version)
+        if server is None or ctx.is_false(server):
+            side = "client"
+        elif ctx.is_true(server):
+            side = "server"
+        else:
+            side = "either"
+        removed = "`ssl.wrap_socket` is deprecated since Python 3.7 and removed in 3.12"
+        also = "`ssl.wrap_socket` is also deprecated since Python 3.7 and removed in 3.12"
+        if version is not None and protocol in _PROTOCOL_NAMES:
+            shown = ctx.text(version, 40)
+            named = _PROTOCOL_NAMES[protocol]
+            written = f"`ssl_version={shown}`" + ("" if protocol in shown else f" ({named})")
+            if side == "server":
+                effect = (f"this server socket speak only {named}, so every client is held to a protocol "
+                          "version RFC 8996 deprecates for known weaknesses, which an attacker on the network "
+                          f"can exploit to decrypt or alter the traffic. {also}.")
+            else:
+                effect = (f"this connection use {named}, a protocol version RFC 8996 deprecates for known "
+                          "weaknesses, which an attacker on the network can exploit to decrypt or alter the "
+                          f"traffic. {also}" + (", and as a client it never checks the server's host name."
+                                                if side == "client" else "."))
+            ctx.report(self, version,
+                       f"{written} makes {effect}",
+                       severity=Level.HIGH, confidence=Level.HIGH,
+                       fix=self._SERVER_FIX if side == "server" else self._CLIENT_FIX)
+            return
+        if side == "server":
+            if version is None or protocol in _NEGOTIATED:
+                how = ("without `ssl_version`" if version is None
+                       else f"with `ssl_version={ctx.text(version, 40)}` (negotiated)")
+                ctx.report(self, call if version is None else version,
+                           f"`ssl.wrap_socket(..., server_side=True)` {how} cannot set a minimum protocol "
+                           "version: on the Pythons that had this function the server accepts whatever the "
+                           "client offers and OpenSSL allows, TLS 1.0 and 1.1 (SSL 3.0 as well before Python "
+                           f"3.6), versions RFC 8996 deprecates for known weaknesses. {also}.",
+                           severity=Level.MEDIUM, confidence=Level.MEDIUM, fix=self._SERVER_FIX)
+            elif protocol in _CURRENT:
+                ctx.report(self, call,
+                           f"`ssl.wrap_socket(..., server_side=True, ssl_version={ctx.text(version, 40)})` "
+                           f"selects an acceptable protocol, but {removed}: on current Pythons this server "
+                           "fails to start; build an `SSLContext` instead.",
+                           severity=Level.LOW, confidence=Level.HIGH, fix=self._SERVER_FIX)
+            else:
+                ctx.report(self, call,
+                           f"`ssl.wrap_socket(..., server_side=True)` takes its protocol from "
+                           f"`{ctx.text(version, 40)}`: unless that is TLS 1.2 or later the server accepts "
+                           f"versions RFC 8996 deprecates, and {removed}.",
+                           severity=Level.LOW, confidence=Level.MEDIUM, fix=self._SERVER_FIX)
+            return
+        if side == "client":
+            what = ("it never checks the server's host name and, unless `cert_reqs` is set, does not verify "
+                    "its certificate either.")
+        else:
+            what = ("as a client it never checks the server's host name and, unless `cert_reqs` is set, does "
+                    "not verify its certificate; as a server it cannot set a minimum protocol version.")
         ctx.report(self, call,
                    f"`{ctx.text(call)}` uses `ssl.wrap_socket`, deprecated since Python 3.7 and removed in "
-                   "3.12: it never checks the server's host name and, unless `cert_reqs` is set, does not "
-                   "verify its certificate either.",
-                   severity=Level.MEDIUM,
-                   fix=("Create a context with `ssl.create_default_context()` and call "
-                        "`context.wrap_socket(sock, server_hostname=host)`."))
+                   f"3.12: {what}",
+                   severity=Level.MEDIUM, fix=self._CLIENT_FIX)
+
+    _CLIENT_FIX = ("Create a context with `ssl.create_default_context()` and call "
+                   "`context.wrap_socket(sock, server_hostname=host)`.")
+    _SERVER_FIX = ("Build a server context: `context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)`, "
+                   "`context.minimum_version = ssl.TLSVersion.TLSv1_2`, `context.load_cert_chain(certfile, "
+                   "keyfile)`, then `context.wrap_socket(sock, server_side=True)`.")
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         if isinstance(node, ast.Attribute):
@@ -338,6 +520,8 @@ class InsecureTlsProtocol(Rule):
             return  # the enclosing chain is reported
         shown = ctx.text(node, 40)
         if qualname in _WEAK_CONSTANTS:
+            if _wrap_socket_version(ctx, node, parent):
+                return  # reported with the call, which says what the version means there
             version = _PROTOCOL_NAMES[_WEAK_CONSTANTS[qualname]]
             ctx.report(self, node,
                        f"`{shown}` selects {version}, a protocol version deprecated for known weaknesses; "
@@ -352,6 +536,34 @@ class InsecureTlsProtocol(Rule):
                        f"`{setting}` is set to `{shown}`, so the context {effect} {version}, a protocol "
                        "version deprecated for known weaknesses that an attacker can force a connection "
                        "down to.")
+
+
+# ssl.wrap_socket's ``ssl_version``: the ``ssl.PROTOCOL_*`` constants and their numbers
+_PROTOCOL_NUMBERS = {0: "SSLv2", 1: "SSLv3", 2: "SSLv23", 3: "TLSv1", 4: "TLSv1_1", 5: "TLSv1_2",
+                     16: "TLS_CLIENT", 17: "TLS_SERVER"}
+_NEGOTIATED = frozenset({"SSLv23", "TLS"})  # the highest version both sides support, the old ones included
+_CURRENT = frozenset({"TLSv1_2", "TLS_SERVER", "TLS_CLIENT"})
+
+
+def _wrap_protocol(ctx: FileContext, expr: ast.AST | None) -> str | None:
+    """The protocol an ``ssl_version`` value selects (``TLSv1``, ``SSLv23``...), by constant name
+    or number; None when it is not known."""
+    if expr is None:
+        return None
+    name = ctx.qualname(expr) or ""
+    if name.startswith("ssl.PROTOCOL_"):
+        return name.removeprefix("ssl.PROTOCOL_")
+    value = ctx.literal(expr)
+    if type(value) is int:
+        return _PROTOCOL_NUMBERS.get(value)
+    return None
+
+
+def _wrap_socket_version(ctx: FileContext, node: ast.AST, parent: ast.AST | None) -> bool:
+    """True when ``node`` is the ``ssl_version`` passed to ``ssl.wrap_socket``."""
+    call = ctx.index.parent(parent) if isinstance(parent, ast.keyword) else parent
+    return isinstance(call, ast.Call) and ctx.argument(call, 5, "ssl_version") is node \
+        and ctx.qualname(call.func) == "ssl.wrap_socket"
 
 
 def _imported_weak_names(ctx: FileContext) -> frozenset[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import builtins
 from collections.abc import Iterator
+from typing import NamedTuple
 
 BUILTINS = frozenset(dir(builtins))
 
@@ -69,6 +70,24 @@ class Binding:
         return f"<Binding {self.kind} {self.name} at {self.pos}>"
 
 
+class Candidate(NamedTuple):
+    """One module a local name may be bound to where it is used (see :meth:`Index.candidates`)."""
+
+    qualname: str  # what the expression means with this binding: ``yaml.load``
+    name: str  # the local name: ``loader``
+    target: str  # what the name is bound to: ``yaml``
+    line: int  # line of the binding: ``loader = yaml``
+
+    def describe(self) -> str:
+        """For messages, such as: `loader` may be the `yaml` module here (line 7)."""
+        return f"`{self.name}` may be the `{self.target}` module here (line {self.line})"
+
+
+class _Alternatives(NamedTuple):
+    modules: tuple[tuple[str, Binding], ...]  # distinct module references, in source order
+    assigned: bool  # at least one of them is an assignment (``loader = yaml``), not an import
+
+
 class Index:
     """The semantic model of one module."""
 
@@ -87,6 +106,7 @@ class Index:
         self._collect = collect
         self._qualname_cache: dict[ast.AST, str | None] = {}
         self._unbound_cache: dict[str, bool] = {}
+        self._alternatives_cache: dict[ast.Name, _Alternatives | None] = {}
         self._scope_list: list[Scope] | None = None
         self._build()
 
@@ -392,15 +412,18 @@ class Index:
         if expr in cache:
             return cache[expr]
         cache[expr] = None  # guards against cycles such as ``x = x``
-        result = self._qualname(expr, 0)
+        result = self._qualname(expr, 0, expr)
         cache[expr] = result
         return result
 
-    def _qualname(self, expr: ast.AST, depth: int) -> str | None:
+    def _qualname(self, expr: ast.AST, depth: int, used: bool | ast.AST = False) -> str | None:
+        """``used``: whether the value is dereferenced (an attribute is read from it, or it is
+        called), so that it cannot be None; or the expression whose place in the tree tells,
+        looked at only when it matters."""
         if depth > _MAX_DEPTH:
             return None
         if isinstance(expr, ast.Attribute):
-            base = self._qualname(expr.value, depth + 1)
+            base = self._qualname(expr.value, depth + 1, True)
             return f"{base}.{expr.attr}" if base else None
         if isinstance(expr, ast.Name):
             binding = self.binding(expr)
@@ -415,9 +438,15 @@ class Index:
                     # a conventional alias (``ET``, ``RSA``) as the module it conventionally names.
                     return CONVENTIONAL_ALIASES.get(expr.id, expr.id)
                 return None
-            return self._binding_qualname(binding, depth + 1)
+            result = self._binding_qualname(binding, depth + 1, used)
+            if result is None and binding.kind == "assign" and _is_none(binding.value) \
+                    and (used if type(used) is bool else self._dereferenced(used)):
+                # ``x = None`` cannot be what ``x.attr`` or ``x(...)`` uses: read the name as the
+                # module its other bindings agree on (``try: import yaml`` / ``except: yaml = None``)
+                result = self._fallback(expr)
+            return result
         if isinstance(expr, ast.Call):
-            func = self._qualname(expr.func, depth + 1)
+            func = self._qualname(expr.func, depth + 1, True)
             return f"{func}()" if func else None
         return None
 
@@ -432,7 +461,12 @@ class Index:
             self._scope_list = [self.module_scope, *self.inner_scopes.values()]
         return self._scope_list
 
-    def _binding_qualname(self, binding: Binding, depth: int) -> str | None:
+    def _dereferenced(self, expr: ast.AST) -> bool:
+        parent = self.parents.get(expr)
+        return (type(parent) is ast.Attribute and parent.value is expr) \
+            or (type(parent) is ast.Call and parent.func is expr)
+
+    def _binding_qualname(self, binding: Binding, depth: int, used: bool | ast.AST = False) -> str | None:
         if binding.qualname is not None:
             return binding.qualname
         if binding.kind in ("assign", "walrus", "with") and binding.value is not None:
@@ -440,11 +474,151 @@ class Index:
             if binding.kind == "with" and isinstance(value, ast.Call):
                 return None  # the value of ``with f() as x`` is whatever __enter__ returns
             if isinstance(value, (ast.Name, ast.Attribute, ast.Call)):
-                return self._qualname(value, depth + 1)
+                return self._qualname(value, depth + 1, used)
         return None
 
     def call_name(self, call: ast.Call) -> str | None:
         return self.qualname(call.func)
+
+    # ------------------------------------------------------------------ several possible modules
+
+    def candidates(self, expr: ast.AST | None) -> tuple[Candidate, ...]:
+        """Every module the name at the root of the attribute chain ``expr`` may be bound to where
+        ``expr`` is used, when there are several: after ``loader = None``, ``loader = yaml`` in one
+        branch and ``loader = json`` in another, ``loader.load`` -> ``yaml.load``, ``json.load``.
+        A bare name (``decode(x)`` after ``decode = pickle.loads`` or ``json.loads``) has none.
+
+        Empty when one binding decides (ask :meth:`qualname`), and when any binding that may
+        reach the use is something other than None or a module reference (an imported name, a
+        name bound nowhere, or an attribute of one). Only assignments make candidates: names
+        bound by alternative imports alone (``try: import cPickle as pickle`` / ``except
+        ImportError: import pickle``) keep resolving to the last import.
+        """
+        suffix: list[str] = []
+        root = expr
+        while type(root) is ast.Attribute:
+            suffix.append(root.attr)
+            root = root.value
+        if type(root) is not ast.Name or root is expr:
+            return ()
+        alternatives = self._alternatives(root)
+        if alternatives is None or not alternatives.assigned or len(alternatives.modules) < 2:
+            return ()
+        tail = "".join(f".{attr}" for attr in reversed(suffix))
+        return tuple(Candidate(f"{target}{tail}", root.id, target, binding.node.lineno)
+                     for target, binding in alternatives.modules)
+
+    def _alternatives(self, name: ast.Name, depth: int = 0) -> _Alternatives | None:
+        """The module references among the bindings of ``name`` that may reach this use; None
+        when one binding decides or when one of them is not None or a module reference.
+
+        A binding reaches the use when it precedes it in its scope and no later preceding
+        binding dominates the use (an assignment in the same block as a statement that holds
+        the use, before it); control flow is otherwise not followed."""
+        cache = self._alternatives_cache
+        if name in cache:
+            return cache[name]
+        cache[name] = None  # guards against cycles such as ``a = b`` / ``b = a``
+        result = None
+        binding = self.binding(name)
+        if binding is not None and binding.kind in ("assign", "import") and depth <= 8:
+            found = binding.scope.bindings.get(name.id, ())
+            if len(found) > 1:
+                result = self._reaching_modules(name, found, depth)
+        cache[name] = result
+        return result
+
+    def _reaching_modules(self, name: ast.Name, found: list[Binding], depth: int) -> _Alternatives | None:
+        pos = (name.lineno, name.col_offset)
+        preceding = [b for b in found if b.pos <= pos] or found
+        modules: list[tuple[str, Binding]] = []
+        assigned = False
+        for binding in reversed(preceding):
+            if binding.kind == "import":
+                target = binding.qualname
+            elif binding.kind == "assign" and binding.value is not None:
+                if _is_none(binding.value):
+                    target = None
+                else:
+                    target = self._module_of(binding.value, depth + 1)
+                    if target is None:
+                        return None
+                    assigned = True
+            else:
+                return None
+            if target is not None and all(target != known for known, _ in modules):
+                modules.append((target, binding))
+            if self._dominates(binding.node, name):
+                break
+        if not modules:
+            return None
+        modules.reverse()
+        return _Alternatives(tuple(modules), assigned)
+
+    def _fallback(self, name: ast.Name, depth: int = 0) -> str | None:
+        """The one module a name bound to None in some places means where it is used as a
+        module; with only imports besides None, the last import (as for imports anywhere)."""
+        alternatives = self._alternatives(name, depth)
+        if alternatives is None:
+            return None
+        if not alternatives.assigned or len(alternatives.modules) == 1:
+            return alternatives.modules[-1][0]
+        return None
+
+    def module_reference(self, expr: ast.AST | None) -> str | None:
+        """The qualified name ``expr`` stands for when it reaches a module only through imports:
+        an imported name, a name bound nowhere (read as a module), a name assigned one, or an
+        attribute of these (``sslutil.wrap_socket`` -> ``mypkg.sslutil.wrap_socket``). None for
+        anything built at run time: a parameter, ``self.x``, a call's result."""
+        return None if expr is None else self._module_of(expr, 0)
+
+    def _module_of(self, expr: ast.AST, depth: int) -> str | None:
+        """The qualified name of a module reference: an imported name, a name bound nowhere (read
+        as a module), a name assigned one, or an attribute of one of these; None otherwise."""
+        if depth > _MAX_DEPTH:
+            return None
+        if type(expr) is ast.Attribute:
+            base = self._module_of(expr.value, depth + 1)
+            return f"{base}.{expr.attr}" if base else None
+        if type(expr) is not ast.Name:
+            return None
+        binding = self.binding(expr)
+        if binding is None:
+            found = self.qualname(expr)
+            return None if found is None or found.startswith("builtins.") else found
+        if binding.kind == "import":
+            return binding.qualname
+        if binding.kind == "assign" and binding.value is not None:
+            if _is_none(binding.value):
+                return self._fallback(expr, depth + 1)
+            return self._module_of(binding.value, depth + 1)
+        return None
+
+    def _dominates(self, stmt: ast.AST, use: ast.AST) -> bool:
+        """True when ``stmt`` sits in a block (a body, an ``else``, a ``finally``) that also holds,
+        after it, the statement containing ``use``: every path to ``use`` runs ``stmt`` first
+        (leaving aside exceptions and early exits)."""
+        owner = self.parents.get(stmt)
+        if owner is None:
+            return False
+        parents = self.parents
+        node = use
+        while True:
+            up = parents.get(node)
+            if up is None:
+                return False
+            if up is owner:
+                break
+            node = up
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(owner, field, None)
+            if type(block) is list and any(s is stmt for s in block):
+                return any(s is node for s in block[block.index(stmt) + 1:])
+        return False
+
+
+def _is_none(value: ast.AST | None) -> bool:
+    return type(value) is ast.Constant and value.value is None
 
 
 def _end(node: ast.AST) -> Pos:
