@@ -323,8 +323,21 @@ class TaintedHtml(FlowRule):
 
     ## What it finds
     A value from outside returned as the body of a Flask view, passed to `make_response`,
-    `HttpResponse`, `HTMLResponse`, `Markup` or `mark_safe`, without `html.escape` /
-    `markupsafe.escape`.
+    `HttpResponse` (unless a literal `content_type` says it is not HTML), `HTMLResponse`,
+    `Markup`, `mark_safe` or a Tornado handler's `write`, without `html.escape` /
+    `markupsafe.escape` / `bleach.clean` or a numeric conversion.
+
+    It also finds HTML markup written in the code and formatted with request data: a literal
+    that contains an HTML tag (`<a href=`, `<div>`, `</td>`, `<br>`) combined with the value by
+    `%`, `.format`, an f-string, `+` or `.join`, also inside a translation call
+    (`_("<a href='%s'>undo</a>") % url`). The result is HTML with the value unescaped wherever it
+    goes next (a Django message or Flask `flash`, a JSON field the page inserts, another layer),
+    so the finding sits at the formatting expression, with medium confidence (a template might
+    still escape the string). When the same string reaches one of the HTML sinks above, only that
+    sink is reported. Prose with `<` comparisons, XML documents and SQL are not markup: the
+    literal must contain a tag that only HTML uses, and no tag HTML does not have. Storing plain
+    request text in a message (`messages.info(request, name)`) is not reported: templates escape
+    messages.
 
     ## Why it is dangerous
     Markup in the value runs as script in the victim's browser, with their session (XSS).
@@ -334,6 +347,9 @@ class TaintedHtml(FlowRule):
     @app.route("/hello")
     def hello():
         return "<h1>Hello " + request.args["name"] + "</h1>"
+
+    def rename(request):
+        messages.info(request, "Renamed to <b>{}</b>".format(request.POST["name"]))
     ```
 
     ## Safe alternative
@@ -342,6 +358,9 @@ class TaintedHtml(FlowRule):
     @app.route("/hello")
     def hello():
         return "<h1>Hello " + escape(request.args["name"]) + "</h1>"
+
+    def rename(request):
+        messages.info(request, format_html("Renamed to <b>{}</b>", request.POST["name"]))
     ```
 
     ## References
@@ -399,12 +418,24 @@ class TaintedPath(FlowRule):
     """Untrusted data chooses a file path.
 
     ## What it finds
-    A value from outside used as a path to open, read, write, delete, copy or send, without
-    `os.path.basename` / `secure_filename` or a containment check of the normalised path.
+    A value from outside used as a path to open, read, write, delete, copy or send (`open`,
+    `os.remove`, `shutil.*`, `send_file`, `FileResponse`, Twisted's `static.File`, and the
+    `pathlib` methods `read_text`, `write_bytes`, `unlink`, ... on `Path(value)` or
+    `base / value`), without `os.path.basename` / `secure_filename` or a containment check of
+    the normalised path (`realpath(p).startswith(base)`, `os.path.commonpath([base, p]) == base`,
+    `Path(p).resolve().is_relative_to(base)`, `os.path.basename(name) == name`).
+
+    With medium severity it also finds paths from a request that are only probed or listed:
+    `os.path.exists` / `isfile` / `isdir` / `getsize` / `getmtime`, `os.stat`, `os.access`,
+    `Path(p).exists()` / `is_file()` / `stat()`, and `os.listdir`, `os.scandir`, `os.walk`,
+    `glob.glob`, `Path(p).iterdir()` / `glob()`. A probe is reported only for data that reached it
+    by known steps, not through a helper secreview knows nothing about.
 
     ## Why it is dangerous
     `../` sequences or an absolute path reach files outside the intended folder: configuration,
-    keys, other tenants' data.
+    keys, other tenants' data. A probe or a listing does not hand over the contents, but tells
+    the sender which files exist there (installed software, user names, other tenants' uploads),
+    which is the map for the next attack.
 
     ## Example
     ```python

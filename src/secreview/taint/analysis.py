@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from secreview.model import Level, Location, TraceStep
 from secreview.rules.base import NOT_CONSTANT, FileContext
+from secreview.taint import markup
 from secreview.taint.spec import Sink, SpecIndex
 
 MAX_FLOWS = 4
@@ -33,6 +34,8 @@ CLEAN_RESULT = frozenset({
     "builtins.enumerate.__never__", "builtins.sorted.__never__",
 })
 _ANCHORED = re.compile(r"^\^.*\$$|^\^.*\\Z$", re.S)
+MARKUP_KIND = "html-markup"  # HTML markup in a literal formatted with data (see taint/markup.py)
+MARKUP_MARK = "markup@"  # breadcrumb a markup expression leaves on the flows it formats
 
 
 @dataclass(frozen=True)
@@ -563,7 +566,14 @@ class _Unit:
         if isinstance(test, ast.Compare) and len(test.ops) == 1:
             op, right = test.ops[0], test.comparators[0]
             subject = test.left
-            if isinstance(op, (ast.In, ast.NotIn)) and self.ctx.literal(right) is not NOT_CONSTANT:
+            contained = self._path_guard(subject, right) if isinstance(op, (ast.Eq, ast.NotEq)) else []
+            if contained:
+                # os.path.basename(name) == name, os.path.commonpath([base, real]) == base
+                for name in contained:
+                    positive[name] = frozenset({"path"})
+                if isinstance(op, ast.NotEq):
+                    negated = not negated
+            elif isinstance(op, (ast.In, ast.NotIn)) and self.ctx.literal(right) is not NOT_CONSTANT:
                 names, protects = self._guard_subject(subject)
                 for name in names:
                     positive[name] = protects
@@ -597,6 +607,11 @@ class _Unit:
                 for name in names:
                     if self._normalised_path(name, base):
                         positive[name] = frozenset({"path"})
+            elif isinstance(test.func, ast.Attribute) and test.func.attr == "is_relative_to" \
+                    and self._resolved(test.func.value):
+                # Path(...).resolve().is_relative_to(base)
+                for name in _names_in(test.func.value):
+                    positive[name] = frozenset({"path"})
             elif qual.endswith("url_has_allowed_host_and_scheme") or qual.endswith("is_safe_url"):
                 for name in _names_in(args[0]) if args else []:
                     positive[name] = frozenset({"redirect", "url"})
@@ -622,6 +637,33 @@ class _Unit:
                     names += [n for a in value.args for n in _names_in(a)]
             return names, frozenset({"redirect", "url"})
         return _names_in(subject), frozenset({"*"})
+
+    def _path_guard(self, left: ast.expr, right: ast.expr) -> list[str]:
+        """Names a path equality test keeps inside a folder: ``os.path.basename(n) == n`` (no
+        separator in ``n``) and ``os.path.commonpath([base, p]) == base`` with ``p`` resolved."""
+        for call, other in ((left, right), (right, left)):
+            if not isinstance(call, ast.Call) or not call.args:
+                continue
+            qual = self.index.qualname(call.func) or ""
+            arg = call.args[0]
+            if qual in ("os.path.basename", "werkzeug.utils.secure_filename") and isinstance(arg, ast.Name) \
+                    and isinstance(other, ast.Name) and arg.id == other.id:
+                return [arg.id]
+            if qual == "os.path.commonpath" and isinstance(arg, (ast.List, ast.Tuple)):
+                return [n for elt in arg.elts if self._resolved(elt) for n in _names_in(elt)]
+        return []
+
+    def _resolved(self, expr: ast.expr) -> bool:
+        """A path made absolute and free of ``..``: ``realpath(p)``, ``Path(p).resolve()``, or a
+        name bound to one."""
+        if isinstance(expr, ast.Name):
+            binding = self.index.binding(expr)
+            expr = binding.value if binding is not None and binding.kind in ("assign", "walrus") else None
+        if not isinstance(expr, ast.Call):
+            return False
+        if isinstance(expr.func, ast.Attribute) and expr.func.attr == "resolve":
+            return True
+        return (self.index.qualname(expr.func) or "") in ("os.path.realpath", "os.path.abspath", "os.path.normpath")
 
     def _normalised_path(self, name: str, base: ast.expr) -> bool:
         if isinstance(base, ast.Call) and (self.index.qualname(base.func) or "") in (
@@ -773,9 +815,9 @@ class _Unit:
                 return state.whole(base.id)
             return self.expr(base, state)
         if kind is ast.Call:
-            return self.call(node, state)
+            return self._markup(node, self.call(node, state))
         if kind is ast.BinOp:
-            return _union(self.expr(node.left, state), self.expr(node.right, state))
+            return self._markup(node, _union(self.expr(node.left, state), self.expr(node.right, state)))
         if kind is ast.BoolOp:
             return _union(*(self.expr(v, state) for v in node.values))
         if kind is ast.UnaryOp:
@@ -795,7 +837,7 @@ class _Unit:
             self.expr(node.test, state)
             return _union(self.expr(node.body, state), self.expr(node.orelse, state))
         if kind is ast.JoinedStr:
-            return _union(*(self.expr(v, state) for v in node.values))
+            return self._markup(node, _union(*(self.expr(v, state) for v in node.values)))
         if kind is ast.FormattedValue:
             return self.expr(node.value, state)
         if kind in (ast.List, ast.Tuple, ast.Set):
@@ -826,6 +868,18 @@ class _Unit:
                 self.expr(part, state)
             return EMPTY
         return EMPTY
+
+    def _markup(self, node: ast.expr, taint: frozenset) -> frozenset:
+        """A literal with HTML markup formatted with ``taint``: a hit of the markup sink here, and
+        the result marked so that an HTML sink it reaches later takes the finding over."""
+        if not taint or MARKUP_KIND not in self.spec.sink_kinds:
+            return taint
+        text = markup.template(self.ctx, node, self.index.parent(node))
+        if text is None or not markup.is_html(text):
+            return taint
+        self.sink_hit(node, MARKUP_KIND, "HTML markup formatted with it unescaped", taint)
+        mark = markup_mark(self.mod.loc(node))
+        return frozenset(f if mark in f.via else replace(f, via=f.via + (mark,)) for f in taint)
 
     def _source(self, node: ast.expr) -> frozenset:
         cache = self.mod._source_cache
@@ -873,7 +927,7 @@ class _Unit:
             receiver = self.expr(func, state)
         arg_taints = [self.expr(a, state) for a in node.args]
         kw_taints = {kw.arg: self.expr(kw.value, state) for kw in node.keywords}
-        self._check_sinks(node, qual, arg_taints, kw_taints, state)
+        self._check_sinks(node, qual, arg_taints, kw_taints, state, receiver)
         spec = self.spec
         # a call that is itself a source: input(), request.get_json(), sock.recv(...)
         src = spec.source_names.get(qual) if qual else None
@@ -918,7 +972,8 @@ class _Unit:
             return EMPTY
         # an unknown call: assume its result carries its inputs (string helpers, containers, ...)
         known = qual is not None and (qual.startswith("builtins.") or qual.split(".")[0] in _KNOWN_MODULES)
-        if isinstance(func, ast.Attribute) and func.attr in _STRING_METHODS:
+        if isinstance(func, ast.Attribute) and (func.attr in _STRING_METHODS or func.attr in _PATH_METHODS
+                                                and self._pathlike(func.value, 0)):
             known = True
         return frozenset(f if known or f.weak else replace(f, weak=True) for f in everything)
 
@@ -957,24 +1012,30 @@ class _Unit:
             else:
                 out.add(flow.step(self.mod.step(node, f"returned by `{name}()`")))
         for index, sink_kind, desc, flow, sink_step in summary.sinks:
+            guard = self.spec.guard_kind(sink_kind)
             for actual in sorted(by_param.get(index, EMPTY), key=_flow_rank):
-                if actual.safe_for(sink_kind):
+                if actual.safe_for(guard):
                     continue
                 merged = actual.step(call_step)
                 for step in flow.steps[1:]:
                     merged = merged.step(step)
                 merged = replace(merged, sanitized=merged.sanitized | flow.sanitized, via=merged.via + flow.via,
                                  weak=merged.weak or flow.weak)
-                if merged.safe_for(sink_kind):
+                if merged.safe_for(guard):
                     continue
                 self._record(None, sink_kind, desc, merged.step(sink_step), sink_step)
         return frozenset(sorted(out, key=_flow_rank)[:MAX_FLOWS])
 
     # ------------------------------------------------------------------ sinks
 
-    def _check_sinks(self, node: ast.Call, qual: str | None, arg_taints: list, kw_taints: dict, state: State) -> None:
+    def _check_sinks(self, node: ast.Call, qual: str | None, arg_taints: list, kw_taints: dict, state: State,
+                     receiver: frozenset = EMPTY) -> None:
         spec = self.spec
         sinks = list(spec.sink_names.get(qual, ())) if qual else []
+        if not sinks and receiver and isinstance(node.func, ast.Attribute):
+            by_path = spec.sink_names.get(f"pathlib.Path().{node.func.attr}")  # (base / name).exists()
+            if by_path and self._pathlike(node.func.value, 0):
+                sinks = list(by_path)
         if isinstance(node.func, ast.Attribute):
             for sink in spec.sink_methods.get(node.func.attr, ()):
                 if sink not in sinks:
@@ -993,6 +1054,8 @@ class _Unit:
             if sink.kind == "sql" and not self._textual_query(sink, node):
                 continue  # a query object (SQLAlchemy select(...)) binds its values
             taint = self._sink_argument_taint(sink, node, arg_taints, kw_taints, state)
+            if sink.receiver:
+                taint = _union(taint, receiver)
             if taint:
                 self.sink_hit(node, sink.kind, sink.what or _SINK_WHAT.get(sink.kind, sink.kind), taint)
 
@@ -1002,6 +1065,26 @@ class _Unit:
             for key in sink.keywords:
                 arg = self.ctx.keyword(node, key) or arg
         return arg is not None and self._stringish(arg, 0)
+
+    def _pathlike(self, expr: ast.AST, depth: int) -> bool:
+        """A ``pathlib`` path: ``Path(x)``, ``base / name`` with a path on the left, its
+        ``.parent`` or ``.resolve()``, or a name bound to one of these."""
+        if depth > 4:
+            return False
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
+            return self._pathlike(expr.left, depth + 1)
+        qual = self.index.qualname(expr) or ""
+        if qual in ("pathlib.Path()", "pathlib.PurePath()", "pathlib.PosixPath()", "pathlib.WindowsPath()"):
+            return True
+        if isinstance(expr, ast.Attribute) and expr.attr == "parent":
+            return self._pathlike(expr.value, depth + 1)
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _PATH_METHODS:
+            return self._pathlike(expr.func.value, depth + 1)
+        if isinstance(expr, ast.Name):
+            binding = self.index.binding(expr)
+            value = binding.value if binding is not None and binding.kind in ("assign", "walrus") else None
+            return value is not None and self._pathlike(value, depth + 1)
+        return False
 
     def _stringish(self, expr: ast.AST, depth: int) -> bool:
         if isinstance(expr, (ast.JoinedStr, ast.BinOp, ast.Constant, ast.Subscript, ast.Attribute)):
@@ -1038,6 +1121,9 @@ class _Unit:
                 return False
             if (self.index.qualname(given) or "") in cond.values:
                 return False
+            literal = self.ctx.literal(given)  # content_type="text/plain; charset=utf-8"
+            if isinstance(literal, str) and literal.split(";")[0].strip().lower() in cond.values:
+                return False
         return True
 
     def _sink_argument_taint(self, sink: Sink, node: ast.Call, arg_taints: list, kw_taints: dict,
@@ -1059,12 +1145,13 @@ class _Unit:
 
     def sink_hit(self, node: ast.AST, sink_kind: str, desc: str, taint: frozenset) -> None:
         sink_step = self.mod.step(node, f"reaches `{self.ctx.text(node.func if isinstance(node, ast.Call) else node, 40)}` ({desc})")
+        guard = self.spec.guard_kind(sink_kind)
         real = [f for f in taint if not f.is_param]
-        if real and all(f.safe_for(sink_kind) for f in real):
+        if real and all(f.safe_for(guard) for f in real):
             # untrusted data arrives here, but only after a sanitizer or guard for this sink
             self.mod.sanitized_sinks.add((node.lineno, node.col_offset))
         for flow in sorted(taint, key=_flow_rank):
-            if flow.safe_for(sink_kind):
+            if flow.safe_for(guard):
                 continue
             self._record(node, sink_kind, desc, flow.step(sink_step), sink_step)
 
@@ -1097,6 +1184,8 @@ _STRING_METHODS = frozenset({
     "removeprefix", "removesuffix", "expandtabs", "translate", "read", "readline", "readlines", "getvalue",
     "to_dict", "dict", "json", "text", "content", "first", "last", "group", "groups", "groupdict",
 })
+_PATH_METHODS = frozenset({"resolve", "absolute", "joinpath", "with_name", "with_suffix", "expanduser",
+                           "relative_to", "as_posix"})
 _KNOWN_MODULES = frozenset({"os", "posixpath", "urllib", "base64", "binascii", "json", "string", "codecs", "html",
                             "shlex", "pathlib", "collections", "copy", "itertools", "functools", "textwrap", "re"})
 _SINK_WHAT = {
@@ -1105,7 +1194,13 @@ _SINK_WHAT = {
     "template": "a template compiled from a string", "ldap": "an LDAP filter", "xpath": "an XPath expression",
     "xml": "an XML parser", "deserialize": "a deserialiser", "header": "an HTTP header", "log": "a log message",
     "session": "the session", "regex": "a regular expression",
+    "path-probe": "a file path probed", MARKUP_KIND: "HTML markup",
 }
+
+
+def markup_mark(loc: Location) -> str:
+    """The breadcrumb a markup expression at ``loc`` leaves on the flows it formats."""
+    return f"{MARKUP_MARK}{loc.path}:{loc.line}:{loc.col}"
 
 
 def _sanitize(taint: frozenset, protects: frozenset, note: str) -> frozenset:

@@ -9,7 +9,7 @@ from secreview.model import Finding, Level
 from secreview.rules import registry
 from secreview.rules.base import FileContext
 from secreview.taint import spec as spec_mod
-from secreview.taint.analysis import ExternalTable, Hit, ModuleTaint, Summary, _flow_rank
+from secreview.taint.analysis import MARKUP_KIND, ExternalTable, Hit, ModuleTaint, Summary, _flow_rank, markup_mark
 
 # A pattern rule's finding gives way to the data-flow finding on the same call.
 SUPERSEDES = {
@@ -22,8 +22,13 @@ SUPERSEDES = {
 MAX_PROJECT_ROUNDS = 3
 # Low-impact sinks are reported only for data that reached them by known steps: a value that went
 # through calls secreview knows nothing about (an id looked up from a header, say) is most often
-# no longer the sender's text.
-WEAK_NOT_ENOUGH = frozenset({"log", "header", "session"})
+# no longer the sender's text. A file-system probe is one of them: after an unknown helper
+# (`sanitise_name(p)`, `lookup_path(id)`) the path is most often the application's own.
+WEAK_NOT_ENOUGH = frozenset({"log", "header", "session", "path-probe"})
+
+
+# Sink kinds whose finding replaces the markup finding for the string that reaches them.
+MARKUP_TAKEN_BY = frozenset({"html", "template", MARKUP_KIND})
 
 
 def spec_index(extra: tuple[str, ...] = ()) -> spec_mod.SpecIndex:
@@ -47,7 +52,13 @@ def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] =
     seen: dict[tuple, Finding] = {}
     # one finding per rule and sink: the best-ranked flow, whatever order the hits came in
     hits = sorted(hits, key=lambda h: _flow_rank(h.flow))
+    # HTML markup formatted with data that then reaches an HTML or template sink (or wider markup)
+    # is reported at that sink: the flows that left a markup expression carry its mark
+    taken_over = {mark for hit in hits if hit.sink_kind in MARKUP_TAKEN_BY
+                  for mark in hit.flow.via if mark.startswith("markup@")}
     for hit in hits:
+        if hit.sink_kind == MARKUP_KIND and markup_mark(hit.flow.steps[-1].location) in taken_over:
+            continue
         rule_id = spec.spec.flows.get(hit.sink_kind)
         if rule_id is None or rule_id not in selected:
             continue
@@ -56,7 +67,7 @@ def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] =
             continue
         if hit.flow.weak and hit.sink_kind in WEAK_NOT_ENOUGH:
             continue
-        finding = _finding(ctx, registry.get(rule_id), hit)
+        finding = _finding(ctx, registry.get(rule_id), hit, spec.spec.flow_options.get(hit.sink_kind))
         key = (finding.rule_id, finding.location)
         if key not in seen:
             seen[key] = finding
@@ -68,13 +79,19 @@ def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] =
     return findings, record
 
 
-def _finding(ctx: FileContext, rule, hit: Hit) -> Finding:
+def _finding(ctx: FileContext, rule, hit: Hit, options: spec_mod.FlowOptions | None = None) -> Finding:
     flow = hit.flow
     sink = flow.steps[-1]
     source = flow.steps[0]
     confidence = flow.confidence
     if flow.weak and confidence > Level.MEDIUM:
         confidence = Level.MEDIUM
+    severity, impact = rule.severity, rule.impact
+    if options is not None:
+        if options.confidence is not None and confidence > options.confidence:
+            confidence = options.confidence
+        severity = options.severity if options.severity is not None else severity
+        impact = options.impact or impact
     via = ""
     helpers = [v for v in flow.via if v.startswith("through ")]
     if helpers:
@@ -82,7 +99,7 @@ def _finding(ctx: FileContext, rule, hit: Hit) -> Finding:
     where = f"line {source.location.line}" if source.location.path == sink.location.path \
         else f"{source.location.path}:{source.location.line}"
     origin = source.note[0].upper() + source.note[1:] if source.note[:1].isalpha() else source.note
-    message = f"{origin} on {where} {sink.note}{via}. {rule.impact}"
+    message = f"{origin} on {where} {sink.note}{via}. {impact}"
     loc = sink.location
     if hit.sink_node is not None:
         snippet = ctx.statement_text(hit.sink_node)
@@ -91,7 +108,7 @@ def _finding(ctx: FileContext, rule, hit: Hit) -> Finding:
     else:
         snippet = sink.note
     return Finding(
-        rule_id=rule.id, rule_name=rule.name, cwe=rule.cwe, severity=rule.severity, confidence=confidence,
+        rule_id=rule.id, rule_name=rule.name, cwe=rule.cwe, severity=severity, confidence=confidence,
         location=loc, message=message, fix=rule.fix, context=ctx.context, snippet=snippet, trace=flow.steps,
     )
 

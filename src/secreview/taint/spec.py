@@ -62,6 +62,18 @@ class Sink:
     subscript_stores: tuple[str, ...] = ()
     handler_bases: tuple[str, ...] = ()  # with self_methods: calls self.X() inside such a handler
     self_methods: tuple[str, ...] = ()
+    receiver: bool = False  # the object the method is called on is the sink value (``Path(p).exists()``)
+
+
+@dataclass(frozen=True)
+class FlowOptions:
+    """How hits of one sink kind are reported, when the kind differs from its rule's default: a
+    file-system probe is a path flow of lower impact than an open."""
+
+    severity: Level | None = None  # instead of the rule's severity
+    confidence: Level | None = None  # the highest confidence a hit of this kind gets
+    impact: str = ""  # instead of the rule's impact sentence
+    like: str = ""  # sanitizers and guards of this sink kind protect this one too
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,7 @@ class Spec:
     sanitizers: list[Sanitizer] = field(default_factory=list)
     flows: dict[str, str] = field(default_factory=dict)  # sink kind -> rule id
     flow_sources: dict[str, frozenset[str]] = field(default_factory=dict)  # sink kind -> source kinds (all if absent)
+    flow_options: dict[str, FlowOptions] = field(default_factory=dict)  # sink kind -> reporting options
     files: list[str] = field(default_factory=list)
 
     def index(self) -> SpecIndex:
@@ -134,6 +147,11 @@ class SpecIndex:
                 tail = ".".join(parts[i:])
                 self.sanitizer_tails[tail] = self.sanitizer_tails.get(tail, frozenset()) | protects
         self.sink_kinds = frozenset(spec.flows)
+        # sink kind -> the kind whose sanitizers protect it (itself unless its flow says `like`)
+        self.guard_kinds: dict[str, str] = {kind: opts.like for kind, opts in spec.flow_options.items() if opts.like}
+
+    def guard_kind(self, sink_kind: str) -> str:
+        return self.guard_kinds.get(sink_kind, sink_kind)
 
 
 _SOURCE_KEYS = {f for f in Source.__dataclass_fields__}
@@ -191,9 +209,9 @@ def _load_file(path: str, spec: Spec) -> None:
                 kwargs[key] = value
             elif key == "args":
                 kwargs[key] = _ints(value, f"{where}: key 'args'")
-            elif key == "program_only":
+            elif key in ("program_only", "receiver"):
                 if not isinstance(value, bool):
-                    raise SpecError(f"{where}: key 'program_only' must be true or false")
+                    raise SpecError(f"{where}: key {key!r} must be true or false")
                 kwargs[key] = value
             elif key == "safe_if":
                 kwargs[key] = tuple(_safe_if(item, f"{where}: safe_if #{j + 1}") for j, item in enumerate(value))
@@ -207,12 +225,23 @@ def _load_file(path: str, spec: Spec) -> None:
                                          frozenset(_strings(entry["protects"], f"{where}: key 'protects'"))))
     for i, entry in enumerate(data.get("flow", [])):
         where = f"{path}: flow #{i + 1}"
-        _check_table(entry, where, {"sink", "rule", "sources"}, required=("sink", "rule"))
-        if not all(isinstance(entry[k], str) for k in ("sink", "rule")):
-            raise SpecError(f"{where}: keys 'sink' and 'rule' must be strings")
+        _check_table(entry, where, {"sink", "rule", "sources", "severity", "confidence", "impact", "like"},
+                     required=("sink", "rule"))
+        for key in ("sink", "rule", "impact", "like"):
+            if key in entry and not isinstance(entry[key], str):
+                raise SpecError(f"{where}: key {key!r} must be a string")
         spec.flows[entry["sink"]] = entry["rule"]
         if "sources" in entry:
             spec.flow_sources[entry["sink"]] = frozenset(_strings(entry["sources"], f"{where}: key 'sources'"))
+        levels = {}
+        for key in ("severity", "confidence"):
+            if key in entry:
+                if entry[key] not in LEVELS:
+                    raise SpecError(f"{where}: key {key!r} must be low, medium or high")
+                levels[key] = LEVELS[entry[key]]
+        if levels or "impact" in entry or "like" in entry:
+            spec.flow_options[entry["sink"]] = FlowOptions(impact=entry.get("impact", ""), like=entry.get("like", ""),
+                                                           **levels)
     spec.files.append(path)
 
 
@@ -250,6 +279,9 @@ def _load(extra: tuple[str, ...]) -> Spec:
         _load_file(os.path.join(SPEC_DIR, name), spec)
     for path in extra:
         _load_file(path, spec)
+    for kind, opts in spec.flow_options.items():
+        if opts.like and opts.like not in spec.flows:
+            raise SpecError(f"taint spec: flow {kind!r} is `like` {opts.like!r}, which has no [[flow]] rule")
     for sink in spec.sinks:
         if sink.kind not in spec.flows:
             raise SpecError(f"{_file_of(spec, sink)}: sink kind {sink.kind!r} has no [[flow]] rule "
