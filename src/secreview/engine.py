@@ -203,7 +203,7 @@ def run(targets: list[Target], options: Options, stdin: tuple[str, bytes] | None
     filters) in :func:`triage`.
     """
     ruleset = RuleSet.from_options(options)
-    results = analyse_files(targets, ruleset, options)
+    results = analyse_files(targets, ruleset, options, allow_final=stdin is None)
     if stdin is not None:
         results.append(review_bytes(stdin[1], stdin[0], ruleset, options))
     stats = options.stats or RunStats()
@@ -215,12 +215,13 @@ def run(targets: list[Target], options: Options, stdin: tuple[str, bytes] | None
         return triage(collect(results), options)
 
 
-def analyse_files(targets: list[Target], ruleset: RuleSet, options: Options) -> list[FileResult]:
+def analyse_files(targets: list[Target], ruleset: RuleSet, options: Options,
+                  allow_final: bool = True) -> list[FileResult]:
     """The per-file phase, in target order: cached, in worker processes, within the per-file
     time budget (:func:`secreview.parallel.analyse_files`)."""
     from secreview import parallel
 
-    return parallel.analyse_files(targets, ruleset, options)
+    return parallel.analyse_files(targets, ruleset, options, allow_final)
 
 
 def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) -> list[FileResult]:
