@@ -68,8 +68,26 @@ class RuleSet:
                 self.nodes[node_type].append(rule)
         self.collect = frozenset({ast.Call, *self.nodes})
         self.flow_ids = {rule.id for rule in self.rules if getattr(rule, "sink_kind", None)}
+        self.gated = [rule for rule in self.rules if rule.needs]
         # (qualified name, method name) of a call -> its rules
         self._memo: dict[tuple[str | None, str | None], tuple[Rule, ...]] = {}
+
+    def inactive(self, text: str, path: str) -> frozenset[Rule]:
+        """Rules whose ``needs`` prefilter rules them out for this file."""
+        if not self.gated:
+            return frozenset()
+        lowered = None
+        out = []
+        for rule in self.gated:
+            if rule.needs_any_case:
+                if lowered is None:
+                    lowered = (text + "\0" + path).lower()
+                hit = any(needle in lowered for needle in rule.needs)
+            else:
+                hit = any(needle in text or needle in path for needle in rule.needs)
+            if not hit:
+                out.append(rule)
+        return frozenset(out)
 
     @classmethod
     def from_options(cls, options: Options) -> RuleSet:
@@ -117,17 +135,24 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
     label = context_mod.classify(source.path, index, source.text[:2000]).label
     ctx = FileContext(source, index, label)
     call_rules = ruleset.call_rules
+    inactive = ruleset.inactive(source.text, source.path)
     for call in index.of_type(ast.Call):
         try:
             qualname = index.call_name(call)
         except RecursionError:
             qualname = None
         for rule in call_rules(qualname, call.func):
+            if inactive and rule in inactive:
+                continue
             try:
                 rule.check_call(ctx, call, qualname)
             except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the rest of the file
                 _failed(rule, ctx, call, skipped, exc)
     for node_type, rules in ruleset.nodes.items():
+        if inactive:
+            rules = [rule for rule in rules if rule not in inactive]
+            if not rules:
+                continue
         for node in index.of_type(node_type):
             for rule in rules:
                 try:

@@ -301,6 +301,8 @@ class InsecureTlsProtocol(Rule):
            "`PROTOCOL_TLS_SERVER`) and set `minimum_version = ssl.TLSVersion.TLSv1_2` or later.")
     calls = ("ssl.wrap_socket",)
     nodes = (ast.Attribute, ast.Name)
+    # every weak constant's name contains one of these, and so does every wrap_socket call
+    needs = ("SSLv", "TLSv", "wrap_socket")
 
     def check_call(self, ctx: FileContext, call: ast.Call, qualname: str | None) -> None:
         ctx.report(self, call,
