@@ -322,18 +322,23 @@ class ExternalTable:
 
     def __init__(self, summaries: dict[str, Summary]):
         self.full = summaries
+        self.excluded: str | None = None  # a module prefix whose summaries this view leaves out
         self.tail: dict[str, list[str]] = {}
         for key in summaries:
             parts = key.split(".")
             if len(parts) >= 2:
                 self.tail.setdefault(".".join(parts[-2:]), []).append(key)
+        for keys in self.tail.values():
+            keys.sort()
 
     def __bool__(self) -> bool:
         return bool(self.full)
 
     def without_module(self, module: str) -> ExternalTable:
-        prefix = module + "."
-        return ExternalTable({k: v for k, v in self.full.items() if not k.startswith(prefix)})
+        """A view without ``module``'s own summaries (no copy: the table is shared)."""
+        view = ExternalTable.__new__(ExternalTable)
+        view.full, view.tail, view.excluded = self.full, self.tail, module + "."
+        return view
 
     def get(self, qualname: str, module: str) -> Summary | None:
         key = self.key(qualname, module)
@@ -344,12 +349,15 @@ class ExternalTable:
             level = len(qualname) - len(qualname.lstrip("."))
             package = module.split(".")[:-level] if level <= module.count(".") + 1 else []
             qualname = ".".join([*package, qualname.lstrip(".")])
-        if qualname in self.full:
+        excluded = self.excluded
+        if qualname in self.full and not (excluded and qualname.startswith(excluded)):
             return qualname
         parts = qualname.split(".")
         if len(parts) < 2:
             return None
-        for key in sorted(self.tail.get(".".join(parts[-2:]), ())):
+        for key in self.tail.get(".".join(parts[-2:]), ()):
+            if excluded and key.startswith(excluded):
+                continue
             key_parts = key.split(".")
             n = min(len(parts), len(key_parts))
             if key_parts[-n:] == parts[-n:]:
@@ -384,6 +392,7 @@ class _Unit:
         self.returns: frozenset = EMPTY
         self.summary = None if self.is_module else mod.summaries.get(node)
         self.sinks: list = []
+        self._sink_keys: set = set()
         self.outer: State | None = None
         if not self.is_module:
             parent_func = self.index.function_of(node)
@@ -1072,9 +1081,10 @@ class _Unit:
         if flow.is_param:
             if self.summary is not None:
                 index = int(flow.kind.split(":")[1])
-                entry = (index, sink_kind, desc, replace(flow, steps=flow.steps[:-1]), sink_step)
-                if all(e[:3] != entry[:3] or e[4] != sink_step for e in self.sinks):
-                    self.sinks.append(entry)
+                key = (index, sink_kind, desc, sink_step)
+                if key not in self._sink_keys:  # the first flow per parameter and sink is kept
+                    self._sink_keys.add(key)
+                    self.sinks.append((index, sink_kind, desc, replace(flow, steps=flow.steps[:-1]), sink_step))
             return
         self.mod.hits.append(Hit(node, sink_kind, desc, flow))
 
