@@ -45,6 +45,23 @@ class Flow:
     via: tuple[str, ...] = ()  # breadcrumbs: sanitizers and helpers passed through
     weak: bool = False  # passed through a call secreview knows nothing about
 
+    # Flows are hashed and ranked many times over (sets of flows are merged at every step):
+    # both are computed once per flow and kept in the instance's __dict__ (not fields, so they
+    # take no part in equality).
+    def __hash__(self) -> int:
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.kind, self.confidence, self.steps, self.what, self.sanitized, self.via, self.weak))
+            self.__dict__["_hash"] = cached
+        return cached
+
+    @property
+    def rank(self) -> tuple:
+        cached = self.__dict__.get("_rank")
+        if cached is None:
+            cached = self.__dict__["_rank"] = _rank(self)
+        return cached
+
     @property
     def is_param(self) -> bool:
         return self.kind.startswith("param:")
@@ -95,6 +112,10 @@ def _union(*taints: frozenset) -> frozenset:
 
 
 def _flow_rank(flow: Flow) -> tuple:
+    return flow.rank
+
+
+def _rank(flow: Flow) -> tuple:
     first = flow.steps[0].location if flow.steps else None
     # Ends with every step and the rest of the flow, so the order is total: flows come out of
     # sets, whose order changes with the hash seed from one process to the next.
