@@ -132,8 +132,11 @@ def test_a_damaged_entry_is_a_miss_and_is_replaced(tree, parses, capsys):
     cache_dir = tree / "cache"
     _, expected, _ = review(capsys, "--cache-dir", str(cache_dir))
     conn = sqlite3.connect(cache_dir / cache_mod.DB_NAME)
-    key, data = next(row for row in conn.execute("SELECT key, data FROM results") if "src/app.py" in row[1])
+    key, data = next(row for row in conn.execute("SELECT key, data FROM results")
+                     if "src/app.py" in row[1] and not row[0].startswith("run:"))
     conn.execute("UPDATE results SET data = ? WHERE key = ?", (data.replace('"line":4', '"line":9'), key))
+    # (the run's stored final output would answer first, unchanged inputs and all: drop it)
+    conn.execute("DELETE FROM results WHERE key LIKE 'run:%'")
     conn.commit()
     conn.close()
     parses.clear()
@@ -315,3 +318,54 @@ def test_every_fixture_result_can_be_cached_faithfully():
         with open(path, "rb") as handle:
             result = review_bytes(handle.read(), os.path.basename(path), ruleset, options)
         assert dump_result(result) is not None, path
+
+
+def test_an_unchanged_run_decodes_only_the_stored_output(tree, capsys, monkeypatch):
+    cache_dir = str(tree / "cache")
+    _, first, _ = review(capsys, "--cache-dir", cache_dir)
+    decoded = []
+    real = cache_mod.load_result
+
+    def counting(text):
+        decoded.append(text)
+        return real(text)
+
+    monkeypatch.setattr(cache_mod, "load_result", counting)
+    _, second, _ = review(capsys, "--cache-dir", cache_dir)
+    assert second == first and decoded == []  # no per-file result (nor its data-flow record) was decoded
+    conn = sqlite3.connect(os.path.join(cache_dir, cache_mod.DB_NAME))
+    (stored,) = [data for key, data in conn.execute("SELECT key, data FROM results") if key.startswith("run:")]
+    conn.close()
+    # stored without the data-flow records
+    assert all(item["taint"] is None for item in json.loads(stored.partition("\n")[2]))
+
+
+def test_a_damaged_stored_output_is_recomputed_from_the_per_file_results(tree, parses, capsys):
+    cache_dir = tree / "cache"
+    _, expected, _ = review(capsys, "--cache-dir", str(cache_dir))
+    conn = sqlite3.connect(cache_dir / cache_mod.DB_NAME)
+    key, data = next(row for row in conn.execute("SELECT key, data FROM results") if row[0].startswith("run:"))
+    conn.execute("UPDATE results SET data = ? WHERE key = ?", (data.replace('"line":4', '"line":9'), key))
+    conn.commit()
+    conn.close()
+    parses.clear()
+    _, out, _ = review(capsys, "--cache-dir", str(cache_dir))
+    assert out == expected and parses == []  # not believed; the per-file results were still good
+
+
+def test_standard_input_joins_the_run_without_the_stored_output(tree, capsys, monkeypatch):
+    cache_dir = str(tree / "cache")
+    review(capsys, "--cache-dir", cache_dir)
+    review(capsys, "--cache-dir", cache_dir)
+    monkeypatch.setattr("sys.stdin", _Stdin(b"import os\nos.system(input())\n"))
+    code = main(["--format", "json", "-j", "1", "--cache-dir", cache_dir, "src", "-"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert {f["location"]["path"] for f in report["findings"]} >= {"src/app.py", "<stdin>"}
+
+
+class _Stdin:
+    def __init__(self, data: bytes):
+        import io
+
+        self.buffer = io.BytesIO(data)

@@ -65,3 +65,33 @@ def test_lookup_by_id_and_name():
 def test_select_and_ignore_by_family_and_name():
     ids = [r.id for r in registry.select(["SR1"], ["code-evaluation"])]
     assert "SR101" in ids and "SR103" not in ids and all(i.startswith("SR1") for i in ids)
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.needs], ids=lambda r: r.id)
+def test_needs_prefilter_is_well_formed(rule):
+    assert all(isinstance(n, str) and n for n in rule.needs)
+    if rule.needs_any_case:
+        assert all(n == n.lower() for n in rule.needs)
+
+
+def test_needs_prefilter_never_hides_a_finding(monkeypatch):
+    """Every fixture file gives the same findings with the per-file prefilter switched off."""
+    from secreview import engine
+
+    options = engine.Options(test_policy="keep")
+    ruleset = engine.RuleSet.from_options(options)
+    gated = {rule.id for rule in ruleset.gated}
+    assert gated, "no rule uses the prefilter"
+
+    def findings():
+        out = []
+        for path in fixture_files():
+            with open(path, "rb") as handle:
+                result = engine.review_bytes(handle.read(), str(path), ruleset, options)
+            out.extend((f.location.path, f.location.line, f.rule_id) for f in result.findings)
+        return sorted(out)
+
+    with_prefilter = findings()
+    assert {rule for _, _, rule in with_prefilter} & gated  # the gated rules do report in fixtures
+    monkeypatch.setattr(engine.RuleSet, "inactive", lambda self, text, path: frozenset())
+    assert findings() == with_prefilter

@@ -43,7 +43,7 @@ from secreview import __version__
 from secreview.model import FileResult
 
 DB_NAME = "results.sqlite3"
-FORMAT = 1  # bump when the table layout or the value encoding changes
+FORMAT = 2  # bump when the table layout or the value encoding changes
 _APPLICATION_ID = 0x53526376  # "SRcv": marks the database as ours
 _OWN_FILES = (DB_NAME, DB_NAME + "-journal", DB_NAME + "-wal", DB_NAME + "-shm")
 
@@ -439,43 +439,31 @@ class Cache:
                 if attempt == 2 or self._disabled:
                     return
 
-    def get_run(self, slot: str, inputs: str, base: list[FileResult]) -> list[FileResult] | None:
+    def get_run(self, slot: str, inputs: str) -> list[FileResult] | None:
         """The stored output of the global phase for the run ``slot`` (rules, options, paths), if
-        it was computed from exactly the same ``inputs`` (every file's key): ``base`` (the
-        per-file results) with the results the global phase changed put back in."""
+        it was computed from exactly the same ``inputs`` (every file's key). Only the output is
+        read: a re-run with nothing changed decodes neither the per-file results nor their
+        data-flow records."""
         found = self.get_texts([slot])
         text = found.get(slot)
         if text is None:
             return None
         try:
-            stored_inputs, _, rest = text.partition("\n")
+            stored_inputs, _, body = text.partition("\n")
             if stored_inputs != inputs:
                 return None
-            count, _, body = rest.partition("\n")
-            if int(count) != len(base):
-                return None
-            changed = json.loads(body)
-            output = list(base)
-            indices = [int(i) for i, _ in changed]
-            for i, result in zip(indices, load_results(json.dumps([r for _, r in changed]))):
-                output[i] = result
-            return output
+            return load_results(body)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError):
             self.broken_rows += 1
             return None
 
-    def put_run(self, slot: str, inputs: str, base: list[FileResult], output: list[FileResult]) -> None:
-        """Store the global phase's ``output`` as the results it changed in ``base``."""
-        if len(output) != len(base):
-            return
-        changed = [(i, r) for i, (b, r) in enumerate(zip(base, output)) if r is not b and r != b]
-        body = dump_results([r for _, r in changed])
+    def put_run(self, slot: str, inputs: str, output: list[FileResult]) -> None:
+        """Store the global phase's ``output``. The data-flow records are left out: nothing after
+        the global phase reads them, and they are most of a result's size."""
+        body = dump_results([dataclasses.replace(r, taint=None) if r.taint is not None else r for r in output])
         if body is None:
             return
-        items = json.loads(body)
-        text = json.dumps([[i, item] for (i, _), item in zip(changed, items)], ensure_ascii=True,
-                          separators=(",", ":"))
-        self.put_texts([(slot, f"{inputs}\n{len(base)}\n{text}")])
+        self.put_texts([(slot, f"{inputs}\n{body}")])
 
     def get_texts(self, keys: list[str]) -> dict[str, str]:
         """Stored texts under ``keys`` whose checksum holds."""

@@ -68,12 +68,39 @@ class RuleSet:
                 self.nodes[node_type].append(rule)
         self.collect = frozenset({ast.Call, *self.nodes})
         self.flow_ids = {rule.id for rule in self.rules if getattr(rule, "sink_kind", None)}
+        self.gated = [rule for rule in self.rules if rule.needs]
+        # (qualified name, method name) of a call -> its rules
+        self._memo: dict[tuple[str | None, str | None], tuple[Rule, ...]] = {}
+
+    def inactive(self, text: str, path: str) -> frozenset[Rule]:
+        """Rules whose ``needs`` prefilter rules them out for this file."""
+        if not self.gated:
+            return frozenset()
+        lowered = None
+        out = []
+        for rule in self.gated:
+            if rule.needs_any_case:
+                if lowered is None:
+                    lowered = (text + "\0" + path).lower()
+                hit = any(needle in lowered for needle in rule.needs)
+            else:
+                hit = any(needle in text or needle in path for needle in rule.needs)
+            if not hit:
+                out.append(rule)
+        return frozenset(out)
 
     @classmethod
     def from_options(cls, options: Options) -> RuleSet:
         return cls(registry.select(options.select, options.ignore))
 
-    def call_rules(self, qualname: str | None, func: ast.expr) -> list[Rule]:
+    def call_rules(self, qualname: str | None, func: ast.expr) -> tuple[Rule, ...]:
+        key = (qualname, func.attr if isinstance(func, ast.Attribute) else None)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = tuple(self._call_rules(qualname, func))
+        return found
+
+    def _call_rules(self, qualname: str | None, func: ast.expr) -> list[Rule]:
         found: list[Rule] = []
         if qualname is not None:
             found.extend(self.exact.get(qualname, ()))
@@ -107,17 +134,31 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
                           source.line_count, reviewed=False)
     label = context_mod.classify(source.path, index, source.text[:2000]).label
     ctx = FileContext(source, index, label)
+    call_rules = ruleset.call_rules
+    inactive = ruleset.inactive(source.text, source.path)
     for call in index.of_type(ast.Call):
         try:
             qualname = index.call_name(call)
         except RecursionError:
             qualname = None
-        for rule in ruleset.call_rules(qualname, call.func):
-            _guarded(rule, ctx, call, skipped, lambda r=rule, c=call, q=qualname: r.check_call(ctx, c, q))
+        for rule in call_rules(qualname, call.func):
+            if inactive and rule in inactive:
+                continue
+            try:
+                rule.check_call(ctx, call, qualname)
+            except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the rest of the file
+                _failed(rule, ctx, call, skipped, exc)
     for node_type, rules in ruleset.nodes.items():
+        if inactive:
+            rules = [rule for rule in rules if rule not in inactive]
+            if not rules:
+                continue
         for node in index.of_type(node_type):
             for rule in rules:
-                _guarded(rule, ctx, node, skipped, lambda r=rule, n=node: r.check_node(ctx, n))
+                try:
+                    rule.check_node(ctx, node)
+                except Exception as exc:  # noqa: BLE001 - as above
+                    _failed(rule, ctx, node, skipped, exc)
     taint_record = None
     # Test code feeds hard-coded data to fakes; nothing in it comes from an attacker, so data flow
     # is followed there only when the test-code policy keeps everything.
@@ -144,17 +185,14 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
                    dropped=tuple(dropped), outline=outline, notes=source.notes)
 
 
-def _guarded(rule: Rule, ctx: FileContext, node: ast.AST, skipped: list[Skipped], check) -> None:
-    try:
-        check()
-    except (RecursionError, MemoryError):
-        skipped.append(Skipped(ctx.path, f"partly reviewed: rule {rule.id} ran out of stack at line "
-                                         f"{getattr(node, 'lineno', '?')} (too deeply nested)",
-                               getattr(node, "lineno", None)))
-    except Exception as exc:  # a bug in a rule must not lose the rest of the file
-        skipped.append(Skipped(ctx.path, f"partly reviewed: rule {rule.id} failed at line "
-                                         f"{getattr(node, 'lineno', '?')}: {type(exc).__name__}: {exc}",
-                               getattr(node, "lineno", None)))
+def _failed(rule: Rule, ctx: FileContext, node: ast.AST, skipped: list[Skipped], exc: Exception) -> None:
+    """Record a rule that failed on one node (the rest of the file is still reviewed)."""
+    line = getattr(node, "lineno", None)
+    if isinstance(exc, (RecursionError, MemoryError)):
+        reason = f"partly reviewed: rule {rule.id} ran out of stack at line {line or '?'} (too deeply nested)"
+    else:
+        reason = f"partly reviewed: rule {rule.id} failed at line {line or '?'}: {type(exc).__name__}: {exc}"
+    skipped.append(Skipped(ctx.path, reason, line))
 
 
 def fingerprint(rule_id: str, path: str, text: str, occurrence: int) -> str:
@@ -203,7 +241,7 @@ def run(targets: list[Target], options: Options, stdin: tuple[str, bytes] | None
     filters) in :func:`triage`.
     """
     ruleset = RuleSet.from_options(options)
-    results = analyse_files(targets, ruleset, options)
+    results = analyse_files(targets, ruleset, options, allow_final=stdin is None)
     if stdin is not None:
         results.append(review_bytes(stdin[1], stdin[0], ruleset, options))
     stats = options.stats or RunStats()
@@ -215,12 +253,13 @@ def run(targets: list[Target], options: Options, stdin: tuple[str, bytes] | None
         return triage(collect(results), options)
 
 
-def analyse_files(targets: list[Target], ruleset: RuleSet, options: Options) -> list[FileResult]:
+def analyse_files(targets: list[Target], ruleset: RuleSet, options: Options,
+                  allow_final: bool = True) -> list[FileResult]:
     """The per-file phase, in target order: cached, in worker processes, within the per-file
     time budget (:func:`secreview.parallel.analyse_files`)."""
     from secreview import parallel
 
-    return parallel.analyse_files(targets, ruleset, options)
+    return parallel.analyse_files(targets, ruleset, options, allow_final)
 
 
 def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) -> list[FileResult]:

@@ -313,8 +313,10 @@ def _stop(executor: ProcessPoolExecutor) -> None:
 # ---------------------------------------------------------------------------- the phase
 
 
-def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engine.Options) -> list[FileResult]:
-    """Results for ``targets``, in target order."""
+def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engine.Options,
+                  allow_final: bool = True) -> list[FileResult]:
+    """Results for ``targets``, in target order. With ``allow_final`` (no other input joins the
+    run), an unchanged run returns the stored final output at once (``final`` set on the list)."""
     global _STATE
     stats: RunStats | None = getattr(options, "stats", None)
     timeout = float(getattr(options, "file_timeout", 0) or 0)
@@ -347,6 +349,20 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
                     data, stamp = read
                     sizes[i] = len(data)
                     keys[i] = (cache.key(target.display, data), stamp)
+            run_key = _run_key(cache.config, targets, keys) if allow_final else None
+            if run_key is not None:
+                # Nothing changed since a run over exactly these inputs: its final output (after the
+                # cross-module step) is all that is needed; no per-file result is decoded.
+                final = cache.get_run(run_key[1], run_key[2])
+                if final is not None and len(final) == len(targets):
+                    cache.close()
+                    if stats is not None:
+                        stats.cached += len(targets)
+                        stats.phases["cache lookup"] = stats.phases.get("cache lookup", 0.0) \
+                            + time.perf_counter() - start
+                    done = _Results(final)
+                    done.final = True
+                    return done
             found = cache.get_many([key for key, _ in keys.values()])
             for i, (key, _) in keys.items():
                 hit = found.get(key)
@@ -435,20 +451,29 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
         if stats is not None:
             stats.phases["per-file analysis"] = stats.phases.get("per-file analysis", 0.0) + time.perf_counter() - start
     done = _Results(r for r in results if r is not None)
-    if cache is not None and len(keys) == len(targets) and len(done) == len(targets) and not timed_out_any:
+    if cache is not None and len(done) == len(targets) and not timed_out_any:
         # Every input is known by its key: the global phase's output can be cached for this run.
-        paths = "\0".join(t.display for t in targets)
-        done.run_key = (cache.config, "run:" + hashlib.sha256(f"run\0{cache.config}\0{paths}".encode(
-            "utf-8", "surrogatepass")).hexdigest(), hashlib.sha256("\0".join(k for k, _ in (
-                keys[i] for i in range(len(targets)))).encode()).hexdigest(), len(done))
+        done.run_key = _run_key(cache.config, targets, keys)
     return done
+
+
+def _run_key(config: str, targets: list[Target], keys: dict) -> tuple[str, str, str, int] | None:
+    """(config, slot, inputs digest, count) of a run whose every file has a cache key, else None."""
+    if len(keys) != len(targets):
+        return None
+    paths = "\0".join(t.display for t in targets)
+    slot = "run:" + hashlib.sha256(f"run\0{config}\0{paths}".encode("utf-8", "surrogatepass")).hexdigest()
+    inputs = hashlib.sha256("\0".join(keys[i][0] for i in range(len(targets))).encode()).hexdigest()
+    return config, slot, inputs, len(targets)
 
 
 class _Results(list):
     """The per-file results, and (when every file had a cache key) what identifies the run's
-    inputs: (config, slot, inputs digest, count), for :func:`cached_global_phase`."""
+    inputs: (config, slot, inputs digest, count), for :func:`cached_global_phase`. ``final``: these
+    are already the global phase's stored output (nothing changed since it was computed)."""
 
     run_key: tuple[str, str, str, int] | None = None
+    final: bool = False
 
 
 def cached_global_phase(results: list[FileResult], ruleset: engine.RuleSet, options: engine.Options,
@@ -456,6 +481,8 @@ def cached_global_phase(results: list[FileResult], ruleset: engine.RuleSet, opti
     """``compute(results, ruleset, options)`` (the cross-module step), or its stored output when
     the run's inputs (every file's path and bytes, the rules and options) are exactly those it was
     computed from: a re-run with nothing changed does no cross-module work either."""
+    if getattr(results, "final", False):
+        return results
     run_key = getattr(results, "run_key", None)
     cache_dir = getattr(options, "cache_dir", None)
     if run_key is None or not cache_dir or len(results) != run_key[3]:
@@ -466,12 +493,11 @@ def cached_global_phase(results: list[FileResult], ruleset: engine.RuleSet, opti
     except CacheError:
         return compute(results, ruleset, options)
     try:
-        base = list(results)
-        stored = cache.get_run(slot, inputs, base)
-        if stored is not None:
+        stored = cache.get_run(slot, inputs)
+        if stored is not None and len(stored) == len(results):
             return stored
         output = compute(results, ruleset, options)
-        cache.put_run(slot, inputs, base, list(output))
+        cache.put_run(slot, inputs, list(output))
         return output
     finally:
         cache.close()

@@ -760,10 +760,12 @@ class UserSuppliedRoleCheck(Rule):
             return
         if not self._decides(ctx, node):
             return
+        left, right = node.left, node.comparators[0]
+        if self._access_name(ctx, left) is None and self._access_name(ctx, right) is None:
+            return  # neither side names a role, project or user: skip the per-function data flow
         func = ctx.index.function_of(node)
         if func is None:
             return
-        left, right = node.left, node.comparators[0]
         cache = ctx.cache.setdefault(self.id, {})
         if func not in cache:
             body_params, id_params = handler_params(func)

@@ -2125,9 +2125,15 @@ def _recursive_functions(ctx: FileContext) -> dict[ast.AST, set[int]]:
         assert isinstance(found, dict)
         return found
     result: dict[ast.AST, set[int]] = {}
+    names = {f.name for f in ctx.index.functions}
     for call in ctx.index.of_type(ast.Call):
+        # a self-call names its own function: skip the others before the (costlier) lookups
+        called = call.func
+        called = called.attr if type(called) is ast.Attribute else called.id if type(called) is ast.Name else None
+        if called not in names:
+            continue
         func = ctx.index.function_of(call)
-        if func is None:
+        if func is None or func.name != called:
             continue
         target = _callee_function(ctx, call)
         if target is not func:

@@ -36,6 +36,11 @@ class Rule:
     calls: ClassVar[tuple[str, ...]] = ()
     methods: ClassVar[tuple[str, ...]] = ()
     nodes: ClassVar[tuple[type, ...]] = ()
+    # A cheap per-file prefilter: when set, the rule can only report in a file whose text (or
+    # path) contains one of these strings, and is not run on other files. It must be a necessary
+    # condition of every finding the rule makes; ``needs_any_case`` compares in lower case.
+    needs: ClassVar[tuple[str, ...]] = ()
+    needs_any_case: ClassVar[bool] = False
     # Hygiene rules flag weak practice rather than an exploitable flow; context triage may lower
     # or drop them in test code.
     hygiene: ClassVar[bool] = False

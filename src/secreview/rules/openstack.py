@@ -393,6 +393,10 @@ class RootCommandFromRequest(Rule):
     fix = ("Validate the request value against a strict pattern or allow-list (or convert it with `int()` / "
            "`uuid.UUID()`) before it reaches a command run as root.")
     nodes = (ast.Call,)
+    # how a call runs as root (_root_sink): a run_as_root / root_helper keyword, a privsep module
+    # or entrypoint, or a rootwrap / sudo / privsep-helper command
+    needs = ("run_as_root", "root_helper", "privsep", "entrypoint", "rootwrap", "sudo")
+    needs_any_case = True
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Call)

@@ -421,6 +421,8 @@ class InsecureTlsProtocol(Rule):
            "`PROTOCOL_TLS_SERVER`) and set `minimum_version = ssl.TLSVersion.TLSv1_2` or later.")
     calls = ("ssl.wrap_socket",)
     nodes = (ast.Attribute, ast.Name)
+    # every weak constant's name contains one of these, and so does every wrap_socket call
+    needs = ("SSLv", "TLSv", "wrap_socket")
 
     def check_call(self, ctx: FileContext, call: ast.Call, qualname: str | None) -> None:
         # ssl.wrap_socket(sock, keyfile, certfile, server_side, cert_reqs, ssl_version, ca_certs, ...)

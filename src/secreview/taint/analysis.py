@@ -48,6 +48,23 @@ class Flow:
     via: tuple[str, ...] = ()  # breadcrumbs: sanitizers and helpers passed through
     weak: bool = False  # passed through a call secreview knows nothing about
 
+    # Flows are hashed and ranked many times over (sets of flows are merged at every step):
+    # both are computed once per flow and kept in the instance's __dict__ (not fields, so they
+    # take no part in equality).
+    def __hash__(self) -> int:
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.kind, self.confidence, self.steps, self.what, self.sanitized, self.via, self.weak))
+            self.__dict__["_hash"] = cached
+        return cached
+
+    @property
+    def rank(self) -> tuple:
+        cached = self.__dict__.get("_rank")
+        if cached is None:
+            cached = self.__dict__["_rank"] = _rank(self)
+        return cached
+
     @property
     def is_param(self) -> bool:
         return self.kind.startswith("param:")
@@ -98,6 +115,10 @@ def _union(*taints: frozenset) -> frozenset:
 
 
 def _flow_rank(flow: Flow) -> tuple:
+    return flow.rank
+
+
+def _rank(flow: Flow) -> tuple:
     first = flow.steps[0].location if flow.steps else None
     # Ends with every step and the rest of the flow, so the order is total: flows come out of
     # sets, whose order changes with the hash seed from one process to the next.
@@ -325,18 +346,23 @@ class ExternalTable:
 
     def __init__(self, summaries: dict[str, Summary]):
         self.full = summaries
+        self.excluded: str | None = None  # a module prefix whose summaries this view leaves out
         self.tail: dict[str, list[str]] = {}
         for key in summaries:
             parts = key.split(".")
             if len(parts) >= 2:
                 self.tail.setdefault(".".join(parts[-2:]), []).append(key)
+        for keys in self.tail.values():
+            keys.sort()
 
     def __bool__(self) -> bool:
         return bool(self.full)
 
     def without_module(self, module: str) -> ExternalTable:
-        prefix = module + "."
-        return ExternalTable({k: v for k, v in self.full.items() if not k.startswith(prefix)})
+        """A view without ``module``'s own summaries (no copy: the table is shared)."""
+        view = ExternalTable.__new__(ExternalTable)
+        view.full, view.tail, view.excluded = self.full, self.tail, module + "."
+        return view
 
     def get(self, qualname: str, module: str) -> Summary | None:
         key = self.key(qualname, module)
@@ -347,12 +373,15 @@ class ExternalTable:
             level = len(qualname) - len(qualname.lstrip("."))
             package = module.split(".")[:-level] if level <= module.count(".") + 1 else []
             qualname = ".".join([*package, qualname.lstrip(".")])
-        if qualname in self.full:
+        excluded = self.excluded
+        if qualname in self.full and not (excluded and qualname.startswith(excluded)):
             return qualname
         parts = qualname.split(".")
         if len(parts) < 2:
             return None
-        for key in sorted(self.tail.get(".".join(parts[-2:]), ())):
+        for key in self.tail.get(".".join(parts[-2:]), ()):
+            if excluded and key.startswith(excluded):
+                continue
             key_parts = key.split(".")
             n = min(len(parts), len(key_parts))
             if key_parts[-n:] == parts[-n:]:
@@ -387,6 +416,7 @@ class _Unit:
         self.returns: frozenset = EMPTY
         self.summary = None if self.is_module else mod.summaries.get(node)
         self.sinks: list = []
+        self._sink_keys: set = set()
         self.outer: State | None = None
         if not self.is_module:
             parent_func = self.index.function_of(node)
@@ -1159,9 +1189,10 @@ class _Unit:
         if flow.is_param:
             if self.summary is not None:
                 index = int(flow.kind.split(":")[1])
-                entry = (index, sink_kind, desc, replace(flow, steps=flow.steps[:-1]), sink_step)
-                if all(e[:3] != entry[:3] or e[4] != sink_step for e in self.sinks):
-                    self.sinks.append(entry)
+                key = (index, sink_kind, desc, sink_step)
+                if key not in self._sink_keys:  # the first flow per parameter and sink is kept
+                    self._sink_keys.add(key)
+                    self.sinks.append((index, sink_kind, desc, replace(flow, steps=flow.steps[:-1]), sink_step))
             return
         self.mod.hits.append(Hit(node, sink_kind, desc, flow))
 

@@ -141,7 +141,7 @@ def project(results: list, rerun) -> list:
         _collect(raw, result)
     if not raw:
         return results
-    parsed = {name: Summary.from_json(data) for name, data in raw.items()}
+    parsed = _Summaries(raw)
     changed_names: set[str] | None = None  # None: the first round, every file may be affected
     for _ in range(MAX_PROJECT_ROUNDS):
         everything = ExternalTable(parsed)
@@ -162,9 +162,21 @@ def project(results: list, rerun) -> list:
         if not changed_names:
             break
         raw = new_raw
-        parsed = {name: (parsed[name] if name in parsed and name not in changed_names else Summary.from_json(data))
-                  for name, data in raw.items()}
+        parsed = _Summaries({name: (dict.__getitem__(parsed, name) if name in parsed and name not in changed_names
+                                    else data) for name, data in raw.items()})
     return _supersede_across(results)
+
+
+class _Summaries(dict):
+    """Summaries by qualified name, decoded from their JSON form when first looked up (most are
+    never needed by any other module)."""
+
+    def __getitem__(self, name: str) -> Summary:
+        value = dict.__getitem__(self, name)
+        if isinstance(value, dict):
+            value = Summary.from_json(value)
+            dict.__setitem__(self, name, value)
+        return value
 
 
 def _collect(table: dict[str, dict], result) -> None:
