@@ -11,6 +11,7 @@ import pytest
 
 from secreview import discover, engine
 from secreview.engine import Options
+from secreview.model import Level
 from secreview.report import render
 from secreview.taint import spec as spec_mod
 
@@ -188,3 +189,33 @@ def test_trace_in_json_and_sarif(tmp_path, monkeypatch):
     assert all(loc["message"]["text"] for loc in locations)
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "crossmod/helpers.py"
     assert all("codeFlows" not in r for r in results if r["ruleId"] == "SR101")
+
+
+@pytest.mark.parametrize("entry, message", [
+    ('[[flow]]\nsink = "smtp"\nrule = "SR111"\nseverity = "extreme"\n',
+     r"bad\.toml: flow #1: key 'severity' must be low, medium or high"),
+    ('[[flow]]\nsink = "smtp"\nrule = "SR111"\nconfidence = 3\n',
+     r"bad\.toml: flow #1: key 'confidence' must be low, medium or high"),
+    ('[[flow]]\nsink = "smtp"\nrule = "SR111"\nimpact = ["x"]\n', r"bad\.toml: flow #1: key 'impact' must be a string"),
+    ('[[flow]]\nsink = "smtp"\nrule = "SR111"\nlike = "nothing"\n', r"'smtp' is `like` 'nothing', which has no \[\[flow\]\]"),
+    ('[[sink]]\nkind = "shell"\nnames = ["x.run"]\nreceiver = "yes"\n', r"bad\.toml: sink #1: key 'receiver'"),
+])
+def test_flow_options_and_receiver_sinks_are_validated(tmp_path, entry, message):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(entry)
+    with pytest.raises(spec_mod.SpecError, match=message):
+        spec_mod.load((str(bad),))
+
+
+def test_a_flow_kind_like_another_takes_its_sanitizers_and_its_own_severity(tmp_path, monkeypatch):
+    extra = tmp_path / "mail.toml"
+    extra.write_text('[[sink]]\nkind = "mail-command"\nnames = ["mailer.send_command"]\nargs = [0]\n\n'
+                     '[[flow]]\nsink = "mail-command"\nrule = "SR111"\nseverity = "low"\nlike = "shell"\n')
+    app = tmp_path / "app.py"
+    app.write_text("import shlex\nimport sys\nimport mailer\n\n"
+                   "mailer.send_command(sys.argv[1])\n"
+                   "mailer.send_command(shlex.quote(sys.argv[1]))\n")
+    monkeypatch.chdir(tmp_path)
+    review = engine.run(discover.discover(["app.py"]), Options(jobs=1, taint_specs=[str(extra)]))
+    [finding] = _flows(review)  # shlex.quote protects the shell kind, and so this one
+    assert (finding.rule_id, finding.location.line, finding.severity) == ("SR111", 5, Level.LOW)
