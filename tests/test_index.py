@@ -284,3 +284,33 @@ def test_a_name_set_to_none_on_a_fallback_path_resolves_to_its_module():
         "14:print": "builtins.print",
         "19:loader.load": "yaml.load",
     }
+
+
+def test_a_reviewed_file_leaves_no_cyclic_garbage():
+    """Index.release breaks the scope <-> binding cycles: reference counting frees a file's tree
+    and index as soon as it is reviewed (the per-file phase runs with automatic collection off)."""
+    import gc
+    import pathlib
+
+    from secreview import engine
+    from secreview.source.index import Binding, Scope
+
+    path = pathlib.Path(__file__).parent / "fixtures" / "rules" / "dataflow" / "methods_and_guards.py"
+    data = path.read_bytes()
+    options = engine.Options(test_policy="keep")
+    ruleset = engine.RuleSet.from_options(options)
+    engine.review_bytes(data, str(path), ruleset, options)  # warm caches (spec tables, regexes)
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        result = engine.review_bytes(data, str(path), ruleset, options)
+        assert result.findings  # the file was really analysed
+        del result
+        gc.collect()
+        leftover = [type(o).__name__ for o in gc.garbage if isinstance(o, (ast.AST, Binding, Scope))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert leftover == []

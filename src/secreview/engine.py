@@ -180,6 +180,7 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
         from secreview import outline as outline_mod
 
         outline = outline_mod.build_guarded(ctx, analysis, findings, dropped, skipped)
+    index.release()
     return replace(FileResult(source.path, tuple(findings), tuple(skipped), source.line_count, label),
                    taint=taint_record, suppressions=suppress.extract(source.text),
                    dropped=tuple(dropped), outline=outline, notes=source.notes)
@@ -248,7 +249,8 @@ def run(targets: list[Target], options: Options, stdin: tuple[str, bytes] | None
     with stats.phase("global (cross-module)"):
         from secreview import parallel  # reuses the stored output when no input changed
 
-        results = parallel.cached_global_phase(results, ruleset, options, global_phase)
+        with parallel.gc_paused():  # the re-analysed files' trees are freed by reference counting
+            results = parallel.cached_global_phase(results, ruleset, options, global_phase)
     with stats.phase("triage"):
         return triage(collect(results), options)
 
@@ -275,10 +277,15 @@ def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) 
             return None
         try:
             index = Index(parsed.tree, module_name(parsed.path), frozenset({ast.Call}))
+        except (RecursionError, MemoryError):
+            return None
+        try:
             ctx = FileContext(parsed, index, result.context)
             flows, record = taint_run.analyse(ctx, ruleset.flow_ids, tuple(options.taint_specs), table)
         except (RecursionError, MemoryError):
             return None
+        finally:
+            index.release()
         flows = [f for f in flows if f.severity >= options.min_severity and f.confidence >= options.min_confidence]
         others = [f for f in result.findings if f.rule_id not in ruleset.flow_ids]
         merged = taint_run.merge(others, flows, record.get("sanitized_sinks", ()))
