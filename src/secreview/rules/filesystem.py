@@ -630,6 +630,10 @@ def _root_word(name: str) -> bool:
     return bool(words) and words[-1] in _ROOT_WORDS and not any(w in _NOT_ROOT_WORDS for w in words)
 
 
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_OPAQUE = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})
+
+
 class _PathHelper:
     """What SR606 knows about one function: its candidate parameters, the names derived from
     them, and the checks it makes."""
@@ -705,12 +709,25 @@ class _PathHelper:
         """Every node of the function's own body (not of nested functions, lambdas or classes)."""
         found: list[ast.AST] = []
         stack: list[ast.AST] = list(reversed(self.func.body))
+        fields_of = _CHILD_FIELDS
         while stack:
             node = stack.pop()
             found.append(node)
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            cls = type(node)
+            if cls in _OPAQUE:
                 continue
-            stack.extend(reversed(list(ast.iter_child_nodes(node))))
+            names = fields_of.get(cls)
+            if names is None:  # the child fields of a node type, without the Load / Store contexts
+                names = fields_of[cls] = tuple(f for f in cls._fields if f != "ctx")
+            children = []
+            for name in names:
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    children.extend(item for item in value if isinstance(item, ast.AST))
+                elif isinstance(value, ast.AST):
+                    children.append(value)
+            children.reverse()
+            stack.extend(children)
         return found
 
     def _own_binding(self, name: ast.Name):
