@@ -234,25 +234,32 @@ class ModuleTaint:
                 self.routes[func] = owner
         units = [self.index.tree, *funcs]
         hits: dict[ast.AST, list[Hit]] = {}
+        # A summary's version goes up each time it changes; each unit remembers the versions of
+        # the summaries it used, so that only a unit that used a summary which changed *after*
+        # it ran is analysed again (a caller analysed after its callee is not).
+        versions: dict[ast.AST, int] = dict.fromkeys(funcs, 0)
+        used: dict[ast.AST, dict[ast.AST, int]] = {}
         todo = units
         for _ in range(MAX_ROUNDS):
-            before = {f: s.key() for f, s in self.summaries.items()}
             for unit in todo:
+                summary = self.summaries.get(unit)
+                before = summary.key() if summary is not None else None
                 self.hits = []
                 self._unit(unit)
                 hits[unit] = self.hits
+                used[unit] = {callee: versions[callee] for callee in self.callees.get(unit, ())}
+                if summary is not None and summary.key() != before:
+                    versions[unit] += 1
             self.attr_next = {}
             for writes in self.attr_writes.values():
                 for key, value in writes.items():
                     self.attr_next[key] = _union(self.attr_next.get(key, EMPTY), value)
-            changed_funcs = {f for f, s in self.summaries.items() if s.key() != before[f]}
             changed_attrs = {k for k in set(self.attr_taint) | set(self.attr_next)
                              if self.attr_taint.get(k) != self.attr_next.get(k)}
             self.attr_taint = self.attr_next
-            if not changed_funcs and not changed_attrs:
-                break
             todo = [u for u in units
-                    if self.callees.get(u, set()) & changed_funcs or self.attrs_read.get(u, set()) & changed_attrs]
+                    if any(versions[c] != v for c, v in used.get(u, {}).items())
+                    or self.attrs_read.get(u, set()) & changed_attrs]
             if not todo:
                 break
         self.hits = [hit for unit in units for hit in hits.get(unit, ())]
