@@ -163,14 +163,20 @@ class Hit:
 
 
 class State:
-    __slots__ = ("env", "slots")
+    __slots__ = ("env", "slots", "slot_count")
 
-    def __init__(self, env: dict | None = None, slots: dict | None = None):
+    def __init__(self, env: dict | None = None, slots: dict | None = None, slot_count: dict | None = None):
         self.env: dict[str, frozenset] = env if env is not None else {}
         self.slots: dict[tuple[str, object], frozenset] = slots if slots is not None else {}
+        # name -> how many slots it has (so that names without slots are told apart in O(1))
+        if slot_count is None:
+            slot_count = {}
+            for name, _ in self.slots:
+                slot_count[name] = slot_count.get(name, 0) + 1
+        self.slot_count: dict[str, int] = slot_count
 
     def copy(self) -> State:
-        return State(dict(self.env), dict(self.slots))
+        return State(dict(self.env), dict(self.slots), dict(self.slot_count))
 
     def join(self, other: State) -> State:
         env = dict(self.env)
@@ -181,12 +187,24 @@ class State:
             slots[k] = _union(slots.get(k, EMPTY), v)
         return State(env, slots)
 
+    def has(self, name: str) -> bool:
+        return name in self.env or name in self.slot_count
+
+    def set_slot(self, name: str, key: object, taint: frozenset) -> None:
+        if (name, key) not in self.slots:
+            self.slot_count[name] = self.slot_count.get(name, 0) + 1
+        self.slots[(name, key)] = taint
+
     def assign(self, name: str, taint: frozenset) -> None:
         self.env[name] = taint
-        for key in [k for k in self.slots if k[0] == name]:
-            del self.slots[key]
+        if name in self.slot_count:
+            del self.slot_count[name]
+            for key in [k for k in self.slots if k[0] == name]:
+                del self.slots[key]
 
     def whole(self, name: str) -> frozenset:
+        if name not in self.slot_count:
+            return _union(self.env.get(name, EMPTY))
         parts = [self.env.get(name, EMPTY)]
         parts += [v for k, v in self.slots.items() if k[0] == name]
         return _union(*parts)
@@ -760,7 +778,7 @@ class _Unit:
             self._subscript_store(target, taint)
             if isinstance(base, ast.Name):
                 if key is not NOT_CONSTANT and _hashable(key):
-                    state.slots[(base.id, key)] = self._note(taint, target)
+                    state.set_slot(base.id, key, self._note(taint, target))
                 else:
                     state.env[base.id] = _union(state.env.get(base.id, EMPTY), self._note(taint, target))
         elif isinstance(target, ast.Starred):
@@ -775,7 +793,7 @@ class _Unit:
                 if key is NOT_CONSTANT or not _hashable(key):
                     state.env[name] = _union(state.env[name], taint)
                 elif taint:
-                    state.slots[(name, key)] = taint
+                    state.set_slot(name, key, taint)
         else:
             for i, elt in enumerate(value.elts):
                 if isinstance(elt, ast.Starred):
@@ -783,7 +801,7 @@ class _Unit:
                     continue
                 taint = self._slot_note(self.expr(elt, state), elt, name, i)
                 if taint:
-                    state.slots[(name, i)] = taint
+                    state.set_slot(name, i, taint)
 
     def _slot_note(self, taint: frozenset, value: ast.AST, name: str, key: object) -> frozenset:
         if not taint:
@@ -806,7 +824,7 @@ class _Unit:
     # ------------------------------------------------------------------ expressions
 
     def lookup(self, name: str, state: State) -> frozenset:
-        if name in state.env or any(k[0] == name for k in state.slots):
+        if state.has(name):
             return state.whole(name)
         if self.outer is not None and name in self.outer.env:
             return self.outer.whole(name)
@@ -844,7 +862,7 @@ class _Unit:
             key = self.ctx.literal(node.slice)
             self.expr(node.slice, state)
             base = node.value
-            if isinstance(base, ast.Name) and (base.id in state.env or any(k[0] == base.id for k in state.slots)):
+            if isinstance(base, ast.Name) and state.has(base.id):
                 if key is not NOT_CONSTANT and _hashable(key) and (base.id, key) in state.slots:
                     return _union(state.slots[(base.id, key)], state.env.get(base.id, EMPTY))
                 if key is not NOT_CONSTANT and _hashable(key):
