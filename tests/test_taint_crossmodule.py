@@ -5,6 +5,7 @@ another only shows in a whole run: these tests run :func:`secreview.engine.run` 
 """
 
 import json
+import os
 import textwrap
 
 import pytest
@@ -219,3 +220,29 @@ def test_a_flow_kind_like_another_takes_its_sanitizers_and_its_own_severity(tmp_
     review = engine.run(discover.discover(["app.py"]), Options(jobs=1, taint_specs=[str(extra)]))
     [finding] = _flows(review)  # shlex.quote protects the shell kind, and so this one
     assert (finding.rule_id, finding.location.line, finding.severity) == ("SR111", 5, Level.LOW)
+
+
+def test_the_cross_module_step_in_worker_processes_gives_the_same_review(tmp_path, monkeypatch):
+    from secreview import parallel
+
+    # ten caller modules, each re-analysed in the cross-module step
+    pkg = _write_project(tmp_path, "from .helpers import ping_command, run_command")
+    for n in range(10):
+        (pkg / f"views{n}.py").write_text(VIEWS.format(import_line="from .helpers import ping_command, run_command"))
+    monkeypatch.chdir(tmp_path)
+    serial = engine.run(discover.discover(["crossmod"]), Options(jobs=1, test_policy="keep"))
+    log = tmp_path / "readers.txt"
+    real = engine.read_source
+
+    def logging_reader(*args):
+        with open(log, "a") as handle:  # workers are forked: they inherit this patch
+            handle.write(f"{os.getpid()}\n")
+        return real(*args)
+
+    monkeypatch.setattr(parallel, "MIN_RERUNS_FOR_POOL", 2)
+    monkeypatch.setattr(engine, "read_source", logging_reader)
+    pooled = engine.run(discover.discover(["crossmod"]), Options(jobs=2, test_policy="keep"))
+    assert len(_flows(serial)) == 11  # one per caller module, each at the helper's sink via its own source
+    assert pooled.findings == serial.findings
+    readers = set(log.read_text().split())
+    assert readers - {str(os.getpid())}  # the cross-module step re-read files in worker processes

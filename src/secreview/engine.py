@@ -292,7 +292,9 @@ def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) 
         findings = _with_fingerprints(sorted(set(merged), key=Finding.sort_key))
         return replace(result, findings=tuple(findings), taint=record)
 
-    return taint_run.project(results, rerun)
+    from secreview import parallel
+
+    return taint_run.project(results, rerun, parallel.rerun_many_for(options))
 
 
 def triage(review: Review, options: Options) -> Review:

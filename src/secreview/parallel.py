@@ -253,6 +253,42 @@ def _tune_gc() -> None:
     gc.disable()
 
 
+MIN_RERUNS_FOR_POOL = 8  # fewer files than this are re-analysed in this process
+_RERUN_STATE = None  # (rerun, items) inherited by forked workers of the cross-module step
+
+
+def rerun_many_for(options: engine.Options):
+    """How the cross-module step re-analyses a round's files: in worker processes when more
+    than one job is allowed, the platform forks, and the round is big enough; else in order."""
+    jobs = effective_jobs(getattr(options, "jobs", 1))
+
+    def rerun_many(rerun, items: list) -> list:
+        global _RERUN_STATE
+        if jobs <= 1 or len(items) < MIN_RERUNS_FOR_POOL or _context().get_start_method() != "fork":
+            return [rerun(result, table) for result, table in items]
+        _RERUN_STATE = (rerun, items)
+        try:
+            workers = min(jobs, len(items))
+            # the biggest files first, spread over the workers; results come back by index
+            order = sorted(range(len(items)), key=lambda i: -items[i][0].lines)
+            with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
+                done = dict(zip(order, pool.map(_rerun_one, order, chunksize=1)))
+        except (OSError, BrokenProcessPool):  # no processes to be had: do it here
+            return [rerun(result, table) for result, table in items]
+        finally:
+            _RERUN_STATE = None
+        return [done[i] for i in range(len(items))]
+
+    return rerun_many
+
+
+def _rerun_one(i: int):
+    assert _RERUN_STATE is not None
+    rerun, items = _RERUN_STATE
+    result, table = items[i]
+    return rerun(result, table)
+
+
 def _context():
     methods = multiprocessing.get_all_start_methods()
     # fork shares the loaded rules with the workers; elsewhere (macOS, Windows) spawn is the safe one

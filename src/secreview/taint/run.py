@@ -132,10 +132,16 @@ def merge(pattern: list[Finding], flows: list[Finding], sanitized: list | tuple 
     return kept + flows
 
 
-def project(results: list, rerun) -> list:
+def _serially(rerun, items: list) -> list:
+    return [rerun(result, table) for result, table in items]
+
+
+def project(results: list, rerun, rerun_many=_serially) -> list:
     """The cross-module step: re-analyse files whose calls reach another module's summary, until
     nothing changes (bounded). After the first round a file is analysed again only if a summary
-    it uses changed in the round before."""
+    it uses changed in the round before. Within a round the table of summaries is fixed, so the
+    files of a round are independent: ``rerun_many(rerun, [(result, table), ...])`` analyses
+    them (in order, or in worker processes) and returns the new results in the same order."""
     raw: dict[str, dict] = {}
     for result in results:
         _collect(raw, result)
@@ -145,18 +151,21 @@ def project(results: list, rerun) -> list:
     changed_names: set[str] | None = None  # None: the first round, every file may be affected
     for _ in range(MAX_PROJECT_ROUNDS):
         everything = ExternalTable(parsed)
-        updated = []
-        new_raw: dict[str, dict] = {}
-        for result in results:
+        pending = []
+        for i, result in enumerate(results):
             record = getattr(result, "taint", None) or {}
             module = record.get("module", "")
             uses = _used(record, everything, module)
             if uses and (changed_names is None or uses & changed_names):
-                new = rerun(result, everything.without_module(module))
-                if new is not None and (new.findings != result.findings or new.taint != result.taint):
-                    result = new
+                pending.append((i, everything.without_module(module)))
+        updated = list(results)
+        for (i, _), new in zip(pending, rerun_many(rerun, [(results[i], table) for i, table in pending])):
+            old = results[i]
+            if new is not None and (new.findings != old.findings or new.taint != old.taint):
+                updated[i] = new
+        new_raw: dict[str, dict] = {}
+        for result in updated:
             _collect(new_raw, result)
-            updated.append(result)
         results = updated
         changed_names = {name for name in set(raw) | set(new_raw) if raw.get(name) != new_raw.get(name)}
         if not changed_names:
