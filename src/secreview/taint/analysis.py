@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from secreview.model import Level, Location, TraceStep
 from secreview.rules.base import NOT_CONSTANT, FileContext
@@ -36,6 +37,7 @@ CLEAN_RESULT = frozenset({
 _ANCHORED = re.compile(r"^\^.*\$$|^\^.*\\Z$", re.S)
 MARKUP_KIND = "html-markup"  # HTML markup in a literal formatted with data (see taint/markup.py)
 MARKUP_MARK = "markup@"  # breadcrumb a markup expression leaves on the flows it formats
+_UNKNOWN = object()  # not looked up yet (None is an answer: no enclosing class or function)
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,21 @@ class Flow:
 
     # Flows are hashed and ranked many times over (sets of flows are merged at every step):
     # both are computed once per flow and kept in the instance's __dict__ (not fields, so they
-    # take no part in equality).
+    # take no part in equality). Of the steps, the hash takes only where the first and the last
+    # are and the last one's note: equal flows still hash alike, and hashing every step (each
+    # a dataclass hashing its location, another dataclass) was most of the cost of making a
+    # flow; two flows that differ only elsewhere merely collide.
     def __hash__(self) -> int:
         cached = self.__dict__.get("_hash")
         if cached is None:
-            cached = hash((self.kind, self.confidence, self.steps, self.what, self.sanitized, self.via, self.weak))
+            steps = self.steps
+            if steps:
+                first, last = steps[0].location, steps[-1]
+                ends = (first.line, first.col, last.location.line, last.location.col, last.note)
+            else:
+                ends = ()
+            cached = hash((self.kind, self.confidence, len(steps), ends, self.what, self.sanitized, self.via,
+                           self.weak))
             self.__dict__["_hash"] = cached
         return cached
 
@@ -73,10 +85,18 @@ class Flow:
         return "*" in self.sanitized or sink_kind in self.sanitized
 
     def step(self, item: TraceStep) -> Flow:
-        steps = self.steps + (item,)
-        if len(steps) > MAX_STEPS:
-            steps = steps[:2] + steps[-(MAX_STEPS - 2):]
-        return Flow(self.kind, self.confidence, steps, self.what, self.sanitized, self.via, self.weak)
+        return _flow(self.kind, self.confidence, _trimmed(self.steps + (item,)), self.what, self.sanitized, self.via,
+                     self.weak)
+
+    def weakened(self) -> Flow:
+        """This flow, passed through a call secreview knows nothing about."""
+        if self.weak:
+            return self
+        found = self.__dict__.get("_weakened")
+        if found is None:
+            found = self.__dict__["_weakened"] = _flow(self.kind, self.confidence, self.steps, self.what,
+                                                        self.sanitized, self.via, True)
+        return found
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "confidence": self.confidence.label, "what": self.what,
@@ -88,6 +108,27 @@ class Flow:
         return cls(data["kind"], Level.parse(data["confidence"]), tuple(_step_from(s) for s in data["steps"]),
                    data.get("what", ""), frozenset(data.get("sanitized", ())), tuple(data.get("via", ())),
                    data.get("weak", False))
+
+
+_new = object.__new__
+
+
+def _flow(kind: str, confidence: Level, steps: tuple[TraceStep, ...], what: str, sanitized: frozenset[str],
+          via: tuple[str, ...], weak: bool) -> Flow:
+    """``Flow(...)`` (or ``dataclasses.replace`` of one) without the frozen dataclass's
+    ``__init__``, which sets each field through ``object.__setattr__``: flows are made by the
+    hundred thousand, and this takes half the time."""
+    flow = _new(Flow)
+    flow.__dict__.update(kind=kind, confidence=confidence, steps=steps, what=what, sanitized=sanitized, via=via,
+                         weak=weak)
+    return flow
+
+
+def _trimmed(steps: tuple[TraceStep, ...]) -> tuple[TraceStep, ...]:
+    """At most MAX_STEPS steps: the first two and the last ones."""
+    if len(steps) > MAX_STEPS:
+        return steps[:2] + steps[-(MAX_STEPS - 2):]
+    return steps
 
 
 def _step_json(step: TraceStep) -> list:
@@ -105,17 +146,49 @@ EMPTY: frozenset = frozenset()
 
 
 def _union(*taints: frozenset) -> frozenset:
-    merged: set = set()
+    # Most unions have at most one non-empty part, or the same set twice (a join of branches
+    # that left a name alone): that part is the result as it is, with no new set made.
+    found = None
+    merged = None
     for t in taints:
-        if t:
-            merged |= t
+        if t and t is not found:
+            if found is None:
+                found = t
+            elif merged is None:
+                merged = found | t
+            else:
+                merged = merged | t
+    if merged is None:
+        if found is None:
+            return EMPTY
+        merged = found
     if len(merged) > MAX_FLOWS:
-        merged = set(sorted(merged, key=_flow_rank)[:MAX_FLOWS])
-    return frozenset(merged)
+        return frozenset(sorted(merged, key=_flow_rank)[:MAX_FLOWS])
+    return merged
+
+
+def _union2(a: frozenset, b: frozenset) -> frozenset:
+    """``_union(a, b)``, without packing the arguments (joins make millions of these)."""
+    if not b or a is b:
+        merged = a
+    elif not a:
+        merged = b
+    else:
+        merged = a | b
+    if len(merged) > MAX_FLOWS:
+        return frozenset(sorted(merged, key=_flow_rank)[:MAX_FLOWS])
+    return merged
 
 
 def _flow_rank(flow: Flow) -> tuple:
     return flow.rank
+
+
+def _ranked(taint: frozenset) -> list[Flow]:
+    """The flows of ``taint``, best first (most sets hold one flow, which need no ranking)."""
+    if len(taint) < 2:
+        return list(taint)
+    return sorted(taint, key=_flow_rank)
 
 
 def _rank(flow: Flow) -> tuple:
@@ -138,7 +211,8 @@ class Summary:
     # (param index, sink kind, sink description, the param's flow up to the sink, the sink step)
 
     def key(self) -> tuple:
-        return (tuple(sorted(self.returns, key=_flow_rank)),
+        """A value that changes when the summary does."""
+        return (self.returns,
                 tuple((i, k, d, f.steps, f.sanitized, s) for i, k, d, f, s in self.sinks))
 
     def to_json(self) -> dict:
@@ -176,15 +250,21 @@ class State:
         self.slot_count: dict[str, int] = slot_count
 
     def copy(self) -> State:
-        return State(dict(self.env), dict(self.slots), dict(self.slot_count))
+        new = _new(State)
+        new.env, new.slots, new.slot_count = dict(self.env), dict(self.slots), dict(self.slot_count)
+        return new
 
     def join(self, other: State) -> State:
         env = dict(self.env)
         for k, v in other.env.items():
-            env[k] = _union(env.get(k, EMPTY), v)
+            mine = env.get(k)
+            if mine is not v or len(v) > MAX_FLOWS:  # most names are the same set on both sides
+                env[k] = _union2(EMPTY if mine is None else mine, v)
+        if not other.slots:
+            return State(env, dict(self.slots), dict(self.slot_count))
         slots = dict(self.slots)
         for k, v in other.slots.items():
-            slots[k] = _union(slots.get(k, EMPTY), v)
+            slots[k] = _union2(slots.get(k, EMPTY), v)
         return State(env, slots)
 
     def has(self, name: str) -> bool:
@@ -204,7 +284,8 @@ class State:
 
     def whole(self, name: str) -> frozenset:
         if name not in self.slot_count:
-            return _union(self.env.get(name, EMPTY))
+            taint = self.env.get(name, EMPTY)
+            return taint if len(taint) <= MAX_FLOWS else _union(taint)
         parts = [self.env.get(name, EMPTY)]
         parts += [v for k, v in self.slots.items() if k[0] == name]
         return _union(*parts)
@@ -240,6 +321,26 @@ class ModuleTaint:
         self.unresolved: set[str] = set()  # calls to functions of other modules (for the cross-module step)
         self.sanitized_sinks: set[tuple[int, int]] = set()  # sinks reached only by sanitised untrusted data
         self._source_cache: dict[ast.AST, frozenset] = {}
+        # methods of opened things that are sources (``open(p).read``: "builtins.open().read")
+        self.opened_attrs = frozenset(name.rsplit("().", 1)[1] for name in spec.source_names if "()." in name)
+        # Units run again in later rounds, loop bodies twice, and a node is stepped through by
+        # many flows: what depends only on the node is worked out once per module.
+        self._locations: dict[ast.AST, Location] = {}
+        self._steps: dict[tuple[ast.AST, str], TraceStep] = {}
+        self._assigned: dict[ast.AST, TraceStep] = {}  # target -> its "assigned to `x`" step
+        self._calls: dict[ast.Call, _CallFacts] = {}
+        self._params: dict[ast.AST, list[tuple[str, frozenset]]] = {}  # function -> its parameters' flows
+        self._folds: dict[ast.expr, bool | None] = {}  # condition -> its constant value
+        self._guards: dict[ast.expr, tuple[dict[str, frozenset], dict[str, frozenset]]] = {}
+        self._marks: dict[ast.expr, str | None] = {}  # expression -> its markup mark, None without markup
+        self._class_of: dict[ast.AST, ast.ClassDef | None] = {}
+        self._handler_markers: dict[ast.AST, frozenset[str]] = {}  # function (or node) -> handler_markers()
+        self._function_of: dict[ast.AST, ast.AST | None] = {}  # unit -> the function it is nested in
+        # The same sets of flows are assigned to the same targets, and passed through unknown
+        # calls, again and again: the resulting sets are remembered (the same set object comes
+        # back, which also makes the joins that meet it again cheap).
+        self._noted: dict[tuple[ast.AST, frozenset], frozenset] = {}
+        self._weakened: dict[frozenset, frozenset] = {}
 
     # ------------------------------------------------------------------ driver
 
@@ -271,7 +372,7 @@ class ModuleTaint:
             self.attr_next = {}
             for writes in self.attr_writes.values():
                 for key, value in writes.items():
-                    self.attr_next[key] = _union(self.attr_next.get(key, EMPTY), value)
+                    self.attr_next[key] = _union2(self.attr_next.get(key, EMPTY), value)
             changed_attrs = {k for k in set(self.attr_taint) | set(self.attr_next)
                              if self.attr_taint.get(k) != self.attr_next.get(k)}
             self.attr_taint = self.attr_next
@@ -304,10 +405,24 @@ class ModuleTaint:
     # ------------------------------------------------------------------ helpers used by units
 
     def loc(self, node: ast.AST) -> Location:
-        return self.ctx.location(node)
+        found = self._locations.get(node)
+        if found is None:
+            found = self._locations[node] = self.ctx.location(node)
+        return found
 
     def step(self, node: ast.AST, note: str) -> TraceStep:
-        return TraceStep(self.loc(node), note)
+        key = (node, note)
+        found = self._steps.get(key)
+        if found is None:
+            found = self._steps[key] = TraceStep(self.loc(node), note)
+        return found
+
+    def assigned(self, target: ast.AST) -> TraceStep:
+        """The step of a value assigned to ``target``."""
+        found = self._assigned.get(target)
+        if found is None:
+            found = self._assigned[target] = self.step(target, f"assigned to `{self.ctx.text(target, 40)}`")
+        return found
 
     def _route_owner(self, func: ast.AST) -> str | None:
         for src in self.spec.route_sources:
@@ -324,45 +439,90 @@ class ModuleTaint:
                     return "app"
         return None
 
-    def handler_markers(self, node: ast.AST) -> set[str]:
+    def class_of(self, node: ast.AST) -> ast.ClassDef | None:
+        """``Index.class_of`` (a walk up the tree), remembered per node."""
+        found = self._class_of.get(node, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._class_of[node] = self.index.class_of(node)
+        return found
+
+    def handler_markers(self, node: ast.AST) -> frozenset[str]:
         """Qualified names of the enclosing class's bases and the enclosing function's decorators:
         what marks code as a request handler (``tornado.web.RequestHandler``, ``@web.authenticated``)."""
-        found: set[str] = set()
         func = node if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else self.index.function_of(node)
+        owner = node if func is None else func  # what they depend on: the same for a whole function
+        found = self._handler_markers.get(owner)
+        if found is None:
+            found = self._handler_markers[owner] = self._find_markers(owner, func)
+        return found
+
+    def _find_markers(self, owner: ast.AST, func: ast.AST | None) -> frozenset[str]:
+        found: set[str] = set()
         if func is not None:
             for deco in func.decorator_list:
                 target = deco.func if isinstance(deco, ast.Call) else deco
                 qual = self.index.qualname(target)
                 if qual:
                     found.add(qual)
-        cls = self.index.class_of(node if func is None else func)
+        cls = self.index.class_of(owner)
         if cls is not None:
             found |= {q for q in (self.index.qualname(b) for b in cls.bases) if q}
-        return found
+        return frozenset(found)
 
-    def summary_for_call(self, call: ast.Call, qualname: str | None) -> tuple[Summary | None, str]:
+    def resolve_call(self, call: ast.Call, qualname: str | None) -> _Resolved:
+        """Where the summary of what ``call`` calls is to be found (it depends only on the call)."""
         func = call.func
         if qualname and "()." in qualname:
             qualname = qualname.replace("().", ".")  # Svc().restart / s = Svc(); s.restart -> Svc.restart
         if qualname and qualname in self.functions:
-            node = self.functions[qualname]
-            self._current_callees.add(node)
-            return self.summaries.get(node), qualname.rsplit(".", 1)[-1]
+            return _Resolved(self.functions[qualname], qualname.rsplit(".", 1)[-1], None, None)
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
-            cls = self.index.class_of(call)
+            cls = self.class_of(call)
             scope = self.index.inner_scope(cls) if cls is not None else None
             if scope is not None:
                 node = self.functions.get(f"{scope.name}.{func.attr}")
                 if node is not None:
-                    self._current_callees.add(node)
-                    return self.summaries.get(node), func.attr
+                    return _Resolved(node, func.attr, None, None)
         if qualname and not qualname.startswith("builtins."):
-            self.unresolved.add(qualname)
-            if self.external:
-                found = self.external.get(qualname, self.module)
-                if found is not None:
-                    return found, qualname.rsplit(".", 1)[-1]
+            found = self.external.get(qualname, self.module) if self.external else None
+            return _Resolved(None, qualname.rsplit(".", 1)[-1], qualname, found)
+        return _Resolved(None, "", None, None)
+
+    def use_summary(self, resolved: _Resolved) -> tuple[Summary | None, str]:
+        """The summary ``resolved`` leads to, noting the callee this unit depends on or the
+        call into another module."""
+        if resolved.local is not None:
+            self._current_callees.add(resolved.local)
+            return self.summaries.get(resolved.local), resolved.name
+        if resolved.unresolved is not None:
+            self.unresolved.add(resolved.unresolved)
+            if resolved.external is not None:
+                return resolved.external, resolved.name
         return None, ""
+
+
+class _Resolved(NamedTuple):
+    local: ast.AST | None  # a function of this module
+    name: str  # the called function's short name
+    unresolved: str | None  # a call into another module (for the cross-module step)
+    external: Summary | None  # that module's summary, when the cross-module step passed it
+
+
+class _CallFacts:
+    """What a call does to taint that depends only on the call, worked out at its first visit
+    (the class attributes are the defaults)."""
+
+    sinks: list[Sink] | tuple = ()  # the sinks that apply (when the receiver is clean)
+    receiver_sinks: list[Sink] | None = None  # the same with a tainted receiver (when first needed)
+    source: frozenset | None = None  # the call is itself a source: its flows
+    carries: tuple | None = None  # _CARRIES entry
+    protects: frozenset | None = None  # the call is a sanitizer for these sink kinds
+    clean = False  # CLEAN_RESULT
+    resolved: _Resolved | None = None  # None: no summary, nothing to note
+    known: bool | None = None  # a call whose result surely carries its inputs (when first needed)
+
+    def __init__(self, qual: str | None):
+        self.qual = qual
 
 
 class ExternalTable:
@@ -444,7 +604,9 @@ class _Unit:
         self._sink_keys: set = set()
         self.outer: State | None = None
         if not self.is_module:
-            parent_func = self.index.function_of(node)
+            parent_func = mod._function_of.get(node, _UNKNOWN)
+            if parent_func is _UNKNOWN:
+                parent_func = mod._function_of[node] = self.index.function_of(node)
             self.outer = mod.final_env.get(parent_func) if parent_func is not None else None
         self.module_state = mod.final_env.get(mod.index.tree)
 
@@ -462,10 +624,18 @@ class _Unit:
             self.summary.sinks = sorted(self.sinks, key=lambda s: (s[0], s[1], s[4].location.line, s[4].location.col))
 
     def _bind_params(self, state: State) -> None:
+        found = self.mod._params.get(self.node)
+        if found is None:
+            found = self.mod._params[self.node] = self._param_flows()
+        for name, flows in found:
+            state.env[name] = flows
+
+    def _param_flows(self) -> list[tuple[str, frozenset]]:
         func = self.node
         params = _params(func)
         cls = self.index.class_of(func)
         route = self.mod.routes.get(func)
+        found = []
         for i, arg in enumerate(params):
             if i == 0 and arg.arg in ("self", "cls"):
                 continue
@@ -482,7 +652,8 @@ class _Unit:
                 if arg.arg in src.param_names and cls is not None and cls.name.endswith(tuple(src.class_suffixes)):
                     flows.add(Flow(src.kind, src.confidence,
                                    (self.mod.step(arg, f"parameter `{arg.arg}` ({src.what})"),), src.what))
-            state.env[arg.arg] = frozenset(flows)
+            found.append((arg.arg, frozenset(flows)))
+        return found
 
     # ------------------------------------------------------------------ statements
 
@@ -497,26 +668,26 @@ class _Unit:
             taint = self.expr(node.value, state)
             for target in node.targets:
                 self.bind(target, taint, state, node.value)
+        elif kind is ast.Expr:
+            self.expr(node.value, state)
+        elif kind is ast.If:
+            return self._if(node, state)
         elif kind is ast.AnnAssign:
             if node.value is not None:
                 self.bind(node.target, self.expr(node.value, state), state, node.value)
         elif kind is ast.AugAssign:
             taint = self.expr(node.value, state)
             if isinstance(node.target, ast.Name):
-                state.env[node.target.id] = _union(self.lookup(node.target.id, state), self._note(taint, node.target))
+                state.env[node.target.id] = _union2(self.lookup(node.target.id, state), self._note(taint, node.target))
             else:
-                self.bind(node.target, _union(self.expr(node.target, state), taint), state, None)
-        elif kind is ast.Expr:
-            self.expr(node.value, state)
+                self.bind(node.target, _union2(self.expr(node.target, state), taint), state, None)
         elif kind is ast.Return:
             if node.value is not None:
                 taint = self.expr(node.value, state)
                 self._route_return(node, taint)
                 if taint:
-                    self.returns = _union(self.returns, frozenset(
+                    self.returns = _union2(self.returns, frozenset(
                         f.step(self.mod.step(node, "returned")) for f in taint))
-        elif kind is ast.If:
-            return self._if(node, state)
         elif kind in (ast.For, ast.AsyncFor):
             taint = self.expr(node.iter, state)
             first = state.copy()
@@ -584,12 +755,17 @@ class _Unit:
         if folded is False:
             return self.block(node.orelse, state)
         self.expr(node.test, state)
-        inside, after_if_exits = self._guard(node.test, state)
+        guards = self.mod._guards
+        found = guards.get(node.test)
+        if found is None:
+            found = guards[node.test] = self._guard(node.test, state)
+        inside, after_if_exits = found
         body_state = state.copy()
         for name, protects in inside.items():
             body_state.env[name] = _sanitize(self.lookup(name, state), protects, "checked against an allow-list")
         body = self.block(node.body, body_state)
-        orelse = self.block(node.orelse, state.copy()) if node.orelse else state.copy()
+        # the body ran on a copy: the state the if statement was given is the else branch's own
+        orelse = self.block(node.orelse, state) if node.orelse else state
         exits = bool(node.body) and self._leaves(node.body[-1])
         if node.orelse and self._leaves(node.orelse[-1]) and not exits:
             return body  # the else branch leaves: what follows runs only when the test was true
@@ -731,8 +907,12 @@ class _Unit:
             "os.path.realpath", "os.path.abspath", "os.path.normpath", "pathlib.Path().resolve")
 
     def _fold(self, test: ast.expr) -> bool | None:
+        folds = self.mod._folds
+        if test in folds:
+            return folds[test]
         value = _fold_expr(self.ctx, test)
-        return value if isinstance(value, bool) else None
+        found = folds[test] = value if isinstance(value, bool) else None
+        return found
 
     def _route_return(self, node: ast.Return, taint: frozenset) -> None:
         owner = self.mod.routes.get(self.node)
@@ -748,8 +928,12 @@ class _Unit:
     def _note(self, taint: frozenset, target: ast.AST) -> frozenset:
         if not taint:
             return taint
-        text = self.ctx.text(target, 40)
-        return frozenset(f.step(self.mod.step(target, f"assigned to `{text}`")) for f in taint)
+        key = (target, taint)
+        noted = self.mod._noted.get(key)
+        if noted is None:
+            step = self.mod.assigned(target)
+            noted = self.mod._noted[key] = frozenset([f.step(step) for f in taint])
+        return noted
 
     def bind(self, target: ast.AST, taint: frozenset, state: State, value: ast.expr | None) -> None:
         if isinstance(target, ast.Name):
@@ -766,12 +950,12 @@ class _Unit:
                     self.bind(elt.value if isinstance(elt, ast.Starred) else elt, taint, state, None)
         elif isinstance(target, ast.Attribute):
             if isinstance(target.value, ast.Name) and target.value.id in ("self", "cls"):
-                cls = self.index.class_of(target)
+                cls = self.mod.class_of(target)
                 if cls is not None:
                     key = (cls, target.attr)
                     noted = self._note(taint, target)
                     writes = self.mod._current_writes
-                    writes[key] = _union(writes.get(key, EMPTY), noted)
+                    writes[key] = _union2(writes.get(key, EMPTY), noted)
         elif isinstance(target, ast.Subscript):
             base = target.value
             key = self.ctx.literal(target.slice)
@@ -780,7 +964,7 @@ class _Unit:
                 if key is not NOT_CONSTANT and _hashable(key):
                     state.set_slot(base.id, key, self._note(taint, target))
                 else:
-                    state.env[base.id] = _union(state.env.get(base.id, EMPTY), self._note(taint, target))
+                    state.env[base.id] = _union2(state.env.get(base.id, EMPTY), self._note(taint, target))
         elif isinstance(target, ast.Starred):
             self.bind(target.value, taint, state, None)
 
@@ -791,13 +975,13 @@ class _Unit:
                 key = self.ctx.literal(k) if k is not None else NOT_CONSTANT
                 taint = self._slot_note(self.expr(v, state), v, name, key)
                 if key is NOT_CONSTANT or not _hashable(key):
-                    state.env[name] = _union(state.env[name], taint)
+                    state.env[name] = _union2(state.env[name], taint)
                 elif taint:
                     state.set_slot(name, key, taint)
         else:
             for i, elt in enumerate(value.elts):
                 if isinstance(elt, ast.Starred):
-                    state.env[name] = _union(state.env[name], self.expr(elt, state))
+                    state.env[name] = _union2(state.env[name], self.expr(elt, state))
                     continue
                 taint = self._slot_note(self.expr(elt, state), elt, name, i)
                 if taint:
@@ -836,19 +1020,32 @@ class _Unit:
         if node is None:
             return EMPTY
         kind = type(node)
-        if kind is ast.Constant:
-            return EMPTY
-        if kind is ast.Name:
-            src = self._source(node)
+        if kind is ast.Name:  # the commonest expression: lookup() and State.whole() inlined
+            src = self.mod._source_cache.get(node)
+            if src is None:
+                qual = self.index.qualname(node)
+                src = self._source(node) if qual is not None and qual in self.spec.source_names else EMPTY
+                self.mod._source_cache[node] = src
             if src:
                 return src
-            return self.lookup(node.id, state)
+            name = node.id
+            if name in state.env and name not in state.slot_count:
+                taint = state.env[name]
+                return taint if len(taint) <= MAX_FLOWS else _union(taint)
+            return self.lookup(name, state)
+        if kind is ast.Constant:
+            return EMPTY
+        if kind is ast.Call:
+            taint = self.call(node, state)
+            return self._markup(node, taint) if taint else taint
         if kind is ast.Attribute:
-            src = self._source(node)
+            src = self.mod._source_cache.get(node)
+            if src is None:
+                src = self._source(node)
             if src:
                 return src
             if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
-                cls = self.index.class_of(node)
+                cls = self.mod.class_of(node)
                 if cls is not None:
                     key = (cls, node.attr)
                     self.mod._current_attrs.add(key)
@@ -864,15 +1061,14 @@ class _Unit:
             base = node.value
             if isinstance(base, ast.Name) and state.has(base.id):
                 if key is not NOT_CONSTANT and _hashable(key) and (base.id, key) in state.slots:
-                    return _union(state.slots[(base.id, key)], state.env.get(base.id, EMPTY))
+                    return _union2(state.slots[(base.id, key)], state.env.get(base.id, EMPTY))
                 if key is not NOT_CONSTANT and _hashable(key):
                     return state.env.get(base.id, EMPTY)
                 return state.whole(base.id)
             return self.expr(base, state)
-        if kind is ast.Call:
-            return self._markup(node, self.call(node, state))
         if kind is ast.BinOp:
-            return self._markup(node, _union(self.expr(node.left, state), self.expr(node.right, state)))
+            taint = _union2(self.expr(node.left, state), self.expr(node.right, state))
+            return self._markup(node, taint) if taint else taint
         if kind is ast.BoolOp:
             return _union(*(self.expr(v, state) for v in node.values))
         if kind is ast.UnaryOp:
@@ -890,7 +1086,7 @@ class _Unit:
             if folded is False:
                 return self.expr(node.orelse, state)
             self.expr(node.test, state)
-            return _union(self.expr(node.body, state), self.expr(node.orelse, state))
+            return _union2(self.expr(node.body, state), self.expr(node.orelse, state))
         if kind is ast.JoinedStr:
             return self._markup(node, _union(*(self.expr(v, state) for v in node.values)))
         if kind is ast.FormattedValue:
@@ -908,7 +1104,7 @@ class _Unit:
                 for cond in gen.ifs:
                     self.expr(cond, inner)
             if kind is ast.DictComp:
-                return _union(self.expr(node.key, inner), self.expr(node.value, inner))
+                return _union2(self.expr(node.key, inner), self.expr(node.value, inner))
             return self.expr(node.elt, inner)
         if kind in (ast.Await, ast.Starred, ast.YieldFrom):
             return self.expr(node.value, state)
@@ -929,19 +1125,23 @@ class _Unit:
         the result marked so that an HTML sink it reaches later takes the finding over."""
         if not taint or MARKUP_KIND not in self.spec.sink_kinds:
             return taint
-        text = markup.template(self.ctx, node, self.index.parent(node))
-        if text is None or not markup.is_html(text):
+        marks = self.mod._marks
+        if node in marks:
+            mark = marks[node]
+        else:
+            text = markup.template(self.ctx, node, self.index.parent(node))
+            mark = marks[node] = markup_mark(self.mod.loc(node)) if text is not None and markup.is_html(text) else None
+        if mark is None:
             return taint
         self.sink_hit(node, MARKUP_KIND, "HTML markup formatted with it unescaped", taint)
-        mark = markup_mark(self.mod.loc(node))
-        return frozenset(f if mark in f.via else replace(f, via=f.via + (mark,)) for f in taint)
+        return frozenset([f if mark in f.via else _flow(f.kind, f.confidence, f.steps, f.what, f.sanitized,
+                                                        f.via + (mark,), f.weak) for f in taint])
 
     def _source(self, node: ast.expr) -> frozenset:
         cache = self.mod._source_cache
-        if node in cache:
-            return cache[node]
-        found = self._find_source(node)
-        cache[node] = found
+        found = cache.get(node)
+        if found is None:
+            found = cache[node] = self._find_source(node)
         return found
 
     def _find_source(self, node: ast.expr) -> frozenset:
@@ -975,14 +1175,64 @@ class _Unit:
         return None
 
     def call(self, node: ast.Call, state: State) -> frozenset:
+        facts = self.mod._calls.get(node)
+        if facts is None:
+            facts = self.mod._calls[node] = self._call_facts(node)
         func = node.func
-        qual = self.index.qualname(func)
+        qual = facts.qual
         receiver = self.expr(func.value, state) if isinstance(func, ast.Attribute) else EMPTY
         if isinstance(func, (ast.Call, ast.Subscript)):
             receiver = self.expr(func, state)
         arg_taints = [self.expr(a, state) for a in node.args]
         kw_taints = {kw.arg: self.expr(kw.value, state) for kw in node.keywords}
-        self._check_sinks(node, qual, arg_taints, kw_taints, state, receiver)
+        if facts.sinks or receiver:
+            self._check_sinks(node, facts, arg_taints, kw_taints, state, receiver)
+        if facts.source is not None:
+            return facts.source
+        if facts.carries is not None:
+            # only some arguments reach the result: re.sub(pattern, repl, text) returns text and repl
+            positions, keywords = facts.carries
+            carried = [arg_taints[i] for i in positions if i < len(arg_taints)]
+            carried += [kw_taints[k] for k in keywords if k in kw_taints]
+            return _union(*carried)
+        protects = facts.protects
+        if protects is not None:
+            if "*" in protects:
+                return EMPTY
+            return _sanitize(_union(receiver, *arg_taints, *kw_taints.values()), protects, f"via {qual}")
+        if facts.clean:
+            return EMPTY
+        if facts.resolved is not None:
+            summary, name = self.mod.use_summary(facts.resolved)
+            if summary is not None:
+                return self._apply_summary(node, summary, name, arg_taints, kw_taints)
+        if qual in self.mod.unresolved and any(not f.is_param for t in (*arg_taints, *kw_taints.values()) for f in t):
+            self.mod.tainted_external.add(qual)
+        everything = _union(receiver, *arg_taints, *kw_taints.values())
+        if not everything:
+            return EMPTY
+        # an unknown call: assume its result carries its inputs (string helpers, containers, ...)
+        known = facts.known
+        if known is None:
+            known = qual is not None and (qual.startswith("builtins.") or qual.split(".")[0] in _KNOWN_MODULES)
+            if isinstance(func, ast.Attribute) and (func.attr in _STRING_METHODS or func.attr in _PATH_METHODS
+                                                    and self._pathlike(func.value, 0)):
+                known = True
+            facts.known = known
+        if known:
+            return everything
+        weak = self.mod._weakened.get(everything)
+        if weak is None:
+            weak = self.mod._weakened[everything] = frozenset([f.weakened() for f in everything])
+        return weak
+
+    def _call_facts(self, node: ast.Call) -> _CallFacts:
+        func = node.func
+        qual = self.index.qualname(func)
+        facts = _CallFacts(qual)
+        sinks = self._sinks(node, qual, False)
+        if sinks:
+            facts.sinks = sinks
         spec = self.spec
         # a call that is itself a source: input(), request.get_json(), sock.recv(...)
         src = spec.source_names.get(qual) if qual else None
@@ -991,7 +1241,7 @@ class _Unit:
         if src is None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             if func.value.id == "self" and spec.handler_sources:
                 src = self._handler_source(func)
-            elif src is None:
+            elif func.attr in self.mod.opened_attrs:
                 opened = self._opened_by(func.value)
                 if opened:
                     src = spec.source_names.get(f"{opened}().{func.attr}")
@@ -1001,36 +1251,25 @@ class _Unit:
                 src = table[func.attr]
         if src is not None:
             text = self.ctx.text(node, 50)
-            return frozenset({Flow(src.kind, src.confidence, (self.mod.step(node, f"`{text}` ({src.what})"),), src.what)})
+            facts.source = frozenset({Flow(src.kind, src.confidence, (self.mod.step(node, f"`{text}` ({src.what})"),),
+                                           src.what)})
+            return facts
         if qual in _CARRIES:
-            # only some arguments reach the result: re.sub(pattern, repl, text) returns text and repl
-            positions, keywords = _CARRIES[qual]
-            carried = [arg_taints[i] for i in positions if i < len(arg_taints)]
-            carried += [kw_taints[k] for k in keywords if k in kw_taints]
-            return _union(*carried)
-        everything = _union(receiver, *arg_taints, *kw_taints.values())
+            facts.carries = _CARRIES[qual]
+            return facts
         protects = spec.sanitizers.get(qual) if qual else None
         if protects is None and qual and "." in qual and self.index._bound_nowhere(qual.split(".")[0]):
             protects = spec.sanitizer_tails.get(qual)
         if protects is not None:
-            if "*" in protects:
-                return EMPTY
-            return _sanitize(everything, protects, f"via {qual}")
+            facts.protects = protects
+            return facts
         if qual in CLEAN_RESULT:
-            return EMPTY
-        summary, name = self.mod.summary_for_call(node, qual)
-        if summary is not None:
-            return self._apply_summary(node, summary, name, arg_taints, kw_taints)
-        if qual in self.mod.unresolved and any(not f.is_param for t in (*arg_taints, *kw_taints.values()) for f in t):
-            self.mod.tainted_external.add(qual)
-        if not everything:
-            return EMPTY
-        # an unknown call: assume its result carries its inputs (string helpers, containers, ...)
-        known = qual is not None and (qual.startswith("builtins.") or qual.split(".")[0] in _KNOWN_MODULES)
-        if isinstance(func, ast.Attribute) and (func.attr in _STRING_METHODS or func.attr in _PATH_METHODS
-                                                and self._pathlike(func.value, 0)):
-            known = True
-        return frozenset(f if known or f.weak else replace(f, weak=True) for f in everything)
+            facts.clean = True
+            return facts
+        resolved = self.mod.resolve_call(node, qual)
+        if resolved.local is not None or resolved.unresolved is not None:
+            facts.resolved = resolved
+        return facts
 
     def _opened_by(self, name: ast.Name) -> str | None:
         """``with open(p) as f`` / ``f = open(p)``: the qualified name of what made ``f``."""
@@ -1052,39 +1291,54 @@ class _Unit:
             if key in summary.params:
                 by_param[summary.params.index(key)] = taint
         call_step = self.mod.step(node, f"passed to `{name}()`")
+        returned = self.mod.step(node, f"returned by `{name}()`")
+        through = f"through {name}()"
+        # An actual argument's flow goes on with the call and the parameter's steps inside the
+        # function (``_trimmed`` keeps what appending them one by one with ``Flow.step`` keeps).
         out: set = set()
-        for flow in sorted(summary.returns, key=_flow_rank):
+        for flow in _ranked(summary.returns):
             if flow.is_param:
                 index = int(flow.kind.split(":")[1])
-                for actual in sorted(by_param.get(index, EMPTY), key=_flow_rank):
-                    merged = actual.step(call_step)
-                    for step in flow.steps[1:]:
-                        merged = merged.step(step)
-                    merged = replace(merged, sanitized=merged.sanitized | flow.sanitized,
-                                     via=merged.via + flow.via + (f"through {name}()",),
-                                     weak=merged.weak or flow.weak)
-                    out.add(merged.step(self.mod.step(node, f"returned by `{name}()`")))
+                tail = (call_step, *flow.steps[1:], returned)
+                for actual in _ranked(by_param.get(index, EMPTY)):
+                    out.add(_flow(actual.kind, actual.confidence, _trimmed(actual.steps + tail), actual.what,
+                                  actual.sanitized | flow.sanitized, actual.via + flow.via + (through,),
+                                  actual.weak or flow.weak))
             else:
-                out.add(flow.step(self.mod.step(node, f"returned by `{name}()`")))
+                out.add(flow.step(returned))
         for index, sink_kind, desc, flow, sink_step in summary.sinks:
             guard = self.spec.guard_kind(sink_kind)
-            for actual in sorted(by_param.get(index, EMPTY), key=_flow_rank):
+            tail = (call_step, *flow.steps[1:], sink_step)
+            for actual in _ranked(by_param.get(index, EMPTY)):
                 if actual.safe_for(guard):
                     continue
-                merged = actual.step(call_step)
-                for step in flow.steps[1:]:
-                    merged = merged.step(step)
-                merged = replace(merged, sanitized=merged.sanitized | flow.sanitized, via=merged.via + flow.via,
-                                 weak=merged.weak or flow.weak)
+                merged = _flow(actual.kind, actual.confidence, _trimmed(actual.steps + tail), actual.what,
+                               actual.sanitized | flow.sanitized, actual.via + flow.via, actual.weak or flow.weak)
                 if merged.safe_for(guard):
                     continue
-                self._record(None, sink_kind, desc, merged.step(sink_step), sink_step)
-        return frozenset(sorted(out, key=_flow_rank)[:MAX_FLOWS])
+                self._record(None, sink_kind, desc, merged, sink_step)
+        return frozenset(out) if len(out) <= MAX_FLOWS else frozenset(sorted(out, key=_flow_rank)[:MAX_FLOWS])
 
     # ------------------------------------------------------------------ sinks
 
-    def _check_sinks(self, node: ast.Call, qual: str | None, arg_taints: list, kw_taints: dict, state: State,
+    def _check_sinks(self, node: ast.Call, facts: _CallFacts, arg_taints: list, kw_taints: dict, state: State,
                      receiver: frozenset = EMPTY) -> None:
+        if receiver:
+            sinks = facts.receiver_sinks
+            if sinks is None:
+                sinks = facts.receiver_sinks = self._sinks(node, facts.qual, True)
+        else:
+            sinks = facts.sinks
+        for sink in sinks:
+            taint = self._sink_argument_taint(sink, node, arg_taints, kw_taints, state)
+            if sink.receiver:
+                taint = _union2(taint, receiver)
+            if taint:
+                self.sink_hit(node, sink.kind, sink.what or _SINK_WHAT.get(sink.kind, sink.kind), taint)
+
+    def _sinks(self, node: ast.Call, qual: str | None, receiver: bool) -> list[Sink]:
+        """The sinks that ``node`` is and that apply to it as written (``shell=True``, no safe
+        setting, a textual query), with or without a tainted receiver."""
         spec = self.spec
         sinks = list(spec.sink_names.get(qual, ())) if qual else []
         if not sinks and receiver and isinstance(node.func, ast.Attribute):
@@ -1101,18 +1355,9 @@ class _Unit:
                 for sink in spec.self_sinks[node.func.attr]:
                     if markers & set(sink.handler_bases) and sink not in sinks:
                         sinks.append(sink)
-        if not sinks:
-            return
-        for sink in sinks:
-            if not self._applies(sink, node):
-                continue
-            if sink.kind == "sql" and not self._textual_query(sink, node):
-                continue  # a query object (SQLAlchemy select(...)) binds its values
-            taint = self._sink_argument_taint(sink, node, arg_taints, kw_taints, state)
-            if sink.receiver:
-                taint = _union(taint, receiver)
-            if taint:
-                self.sink_hit(node, sink.kind, sink.what or _SINK_WHAT.get(sink.kind, sink.kind), taint)
+        # a query object (SQLAlchemy select(...)) binds its values
+        return [sink for sink in sinks if self._applies(sink, node)
+                and not (sink.kind == "sql" and not self._textual_query(sink, node))]
 
     def _textual_query(self, sink: Sink, node: ast.Call) -> bool:
         arg = node.args[0] if node.args and 0 in sink.args else None
@@ -1205,7 +1450,7 @@ class _Unit:
         if real and all(f.safe_for(guard) for f in real):
             # untrusted data arrives here, but only after a sanitizer or guard for this sink
             self.mod.sanitized_sinks.add((node.lineno, node.col_offset))
-        for flow in sorted(taint, key=_flow_rank):
+        for flow in _ranked(taint):
             if flow.safe_for(guard):
                 continue
             self._record(node, sink_kind, desc, flow.step(sink_step), sink_step)
@@ -1217,7 +1462,9 @@ class _Unit:
                 key = (index, sink_kind, desc, sink_step)
                 if key not in self._sink_keys:  # the first flow per parameter and sink is kept
                     self._sink_keys.add(key)
-                    self.sinks.append((index, sink_kind, desc, replace(flow, steps=flow.steps[:-1]), sink_step))
+                    self.sinks.append((index, sink_kind, desc, _flow(flow.kind, flow.confidence, flow.steps[:-1],
+                                                                     flow.what, flow.sanitized, flow.via, flow.weak),
+                                       sink_step))
             return
         self.mod.hits.append(Hit(node, sink_kind, desc, flow))
 
@@ -1260,7 +1507,8 @@ def markup_mark(loc: Location) -> str:
 
 
 def _sanitize(taint: frozenset, protects: frozenset, note: str) -> frozenset:
-    return frozenset(replace(f, sanitized=f.sanitized | protects, via=f.via + (note,)) for f in taint)
+    return frozenset([_flow(f.kind, f.confidence, f.steps, f.what, f.sanitized | protects, f.via + (note,), f.weak)
+                      for f in taint])
 
 
 def _names_in(node: ast.AST) -> list[str]:
