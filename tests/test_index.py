@@ -1,6 +1,7 @@
 """Qualified-name resolution and scopes in the index."""
 
 import ast
+import pathlib
 import textwrap
 
 import pytest
@@ -314,3 +315,113 @@ def test_a_reviewed_file_leaves_no_cyclic_garbage():
         gc.garbage.clear()
         gc.enable()
     assert leftover == []
+
+
+SCOPES_SOURCE = """
+import os
+
+@decorate(os.sep)
+def f(a: int = os.sep, *, b=len("x")) -> str:
+    total = a + 1 + (lambda y=a: y + 2)()
+    return [a + v for v in items if v > 1 if not v] + {k: v for k, v in pairs}
+
+class C(Base, metaclass=Meta):
+    size = -1 + 2
+    def m(self):
+        try:
+            return self.size + 3
+        except OSError as error:
+            return str(error)
+"""
+
+
+def test_scope_of_every_node():
+    """The index records the scope of few nodes and derives the others from their parents: every
+    node must still get the scope it is evaluated in."""
+    tree = ast.parse(SCOPES_SOURCE)
+    index = Index(tree, "m")
+
+    def expected(node: ast.AST, scope: str, into: dict) -> None:
+        # the scope each node is evaluated in, by Python's rules, for the constructs above
+        into[node] = scope
+        if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+            inner = f"{scope}.{node.name}" if isinstance(node, ast.FunctionDef) else f"{scope}.<lambda>"
+            for child in [*getattr(node, "decorator_list", []), *node.args.defaults,
+                          *[d for d in node.args.kw_defaults if d is not None],
+                          *[a.annotation for a in node.args.args + node.args.kwonlyargs if a.annotation],
+                          *([node.returns] if getattr(node, "returns", None) else [])]:
+                expected(child, scope, into)
+            for stmt in node.body if isinstance(node.body, list) else [node.body]:
+                expected(stmt, inner, into)
+        elif isinstance(node, ast.ClassDef):
+            for child in [*node.decorator_list, *node.bases, *node.keywords]:
+                expected(child, scope, into)
+            for stmt in node.body:
+                expected(stmt, f"{scope}.{node.name}", into)
+        elif isinstance(node, (ast.ListComp, ast.DictComp)):
+            inner = f"{scope}.<comprehension>"
+            for i, gen in enumerate(node.generators):
+                expected(gen.target, inner, into)
+                expected(gen.iter, scope if i == 0 else inner, into)
+                for cond in gen.ifs:
+                    expected(cond, inner, into)
+            for child in [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]:
+                expected(child, inner, into)
+        else:
+            for child in ast.iter_child_nodes(node):
+                if not isinstance(child, (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop)):
+                    expected(child, scope, into)
+
+    scopes: dict[ast.AST, str] = {}
+    expected(tree, "m", scopes)
+    assert len(scopes) > 60
+    assert {node: index.scope_of(node).name for node in scopes} == scopes
+    # parameters are not visited themselves (their annotations and defaults are)
+    [function] = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "f"]
+    assert index.scope_of(function.args.args[0]) is index.module_scope
+    # a name is looked up in the scope it is evaluated in
+    [name_v] = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "v"
+                and isinstance(index.parent(n), ast.BinOp)]
+    assert index.binding(name_v).kind == "loop"
+    assert index.binding(name_v).scope.name == "m.f.<comprehension>"
+
+
+def test_the_children_of_frequent_types_are_the_fields_in_order():
+    """The traversal expands frequent node types with a table of their fields; it must agree with
+    the general case (every field that holds nodes, in order)."""
+    from secreview.source.index import _CHILDREN
+
+    source = (pathlib.Path(__file__).parents[1] / "src" / "secreview" / "source" / "index.py").read_text()
+    seen = set()
+    for node in ast.walk(ast.parse(source + SCOPES_SOURCE)):
+        if type(node) in _CHILDREN:
+            seen.add(type(node))
+            general = [c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.expr_context)]
+            assert _CHILDREN[type(node)](node) == general
+    assert seen == set(_CHILDREN)
+
+
+def test_collected_nodes_are_in_source_order_and_parents_complete():
+    source = "x = {'a': f(1, k=2 + y)[0], **z}\nif not x and y < 3 < z:\n    g(x.a.b, *[1, (2, y)])\nelse:\n    del x\n"
+    tree = ast.parse(source)
+    index = Index(tree, "m", frozenset({ast.Name, ast.Constant, ast.BinOp}))
+    walked = _preorder(tree)
+    for node_type in (ast.Name, ast.Constant, ast.BinOp):
+        assert index.of_type(node_type) == [n for n in walked if type(n) is node_type]
+    assert index.of_type(ast.Call) == []
+    for node in walked[1:]:
+        parent = index.parent(node)
+        assert parent is not None and node in list(ast.iter_child_nodes(parent))
+        assert index.scope_of(node) is index.module_scope
+    # operators are shared: the first node found with one is its parent
+    [first, *_] = [n for n in walked if isinstance(n, ast.Compare)]
+    assert index.parent(first.ops[0]) is first
+
+
+def _preorder(tree: ast.AST) -> list[ast.AST]:
+    out, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(reversed([c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.expr_context)]))
+    return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import operator
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -25,6 +26,9 @@ BUILTINS = frozenset(dir(builtins))
 _FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _MAX_DEPTH = 24
+# the parameters and comprehension clauses get a parent but are not visited (their parts are)
+_NOT_VISITED = frozenset({ast.arg, ast.comprehension})
+_UNSET = object()
 
 Pos = tuple[int, int]
 
@@ -95,7 +99,10 @@ class Index:
         self.tree = tree
         self.module = module
         self.parents: dict[ast.AST, ast.AST] = {}
-        self.scopes: dict[ast.AST, Scope] = {}  # every node -> the scope it is evaluated in
+        # node -> the scope it is evaluated in, recorded for the tree, names, the children of
+        # scope owners (defs, classes, lambdas, comprehensions, except handlers) and operators;
+        # every other node is evaluated in its parent's scope (ask ``scope_of``)
+        self.scopes: dict[ast.AST, Scope] = {}
         self.inner_scopes: dict[ast.AST, Scope] = {}  # def / class / lambda / comprehension -> its scope
         self.nodes: dict[type, list[ast.AST]] = {}  # collected nodes of interest, in source order
         self.functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
@@ -105,6 +112,7 @@ class Index:
         self.module_scope = Scope("module", tree, None, module)
         self._collect = collect
         self._qualname_cache: dict[ast.AST, str | None] = {}
+        self._binding_cache: dict[ast.Name, Binding | None] = {}
         self._unbound_cache: dict[str, bool] = {}
         self._alternatives_cache: dict[ast.Name, _Alternatives | None] = {}
         self._scope_list: list[Scope] | None = None
@@ -116,59 +124,95 @@ class Index:
         the index at once instead of leaving millions of objects to the cyclic collector."""
         for scope in (self.module_scope, *self.inner_scopes.values()):
             scope.bindings.clear()
+        self._binding_cache.clear()  # what a lookup would now find: nothing
 
     # ------------------------------------------------------------------ building
 
     def _build(self) -> None:
+        # A preorder walk with an explicit stack (no recursion, so deep nesting cannot crash it).
+        # This loop is the dearest part of a review after parsing: the frequent node types take
+        # the first branches, a node's first child is visited next without going through the
+        # stack, and the rest of the work is done only where it is needed (``scopes`` is
+        # recorded for few nodes, see __init__).
         parents = self.parents
         scopes = self.scopes
+        # type -> the list its collected nodes go to, or None when it is not collected; every
+        # node type has an entry (a dict subscript is cheaper than a set test and a dict get)
         collect = self._collect
-        nodes = self.nodes
-        stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.module_scope)]
-        self.inner_scopes[self.tree] = self.module_scope
-        fields_of = _FIELDS
-        AST = ast.AST
+        buckets: dict[type, list[ast.AST] | None] = dict.fromkeys(_NODE_TYPES)
+        for cls in _NODE_TYPES if collect is None else collect:
+            buckets[cls] = []
+        plans = _PLANS
+        stack: list[tuple[ast.AST, Scope]] = []
+        pop = stack.pop
+        extend = stack.extend
         Name = ast.Name
+        Attribute = ast.Attribute
+        Constant = ast.Constant
         Store = ast.Store
-        while stack:
-            node, scope = stack.pop()
-            scopes[node] = scope
+        node: ast.AST = self.tree
+        scope = self.module_scope
+        self.inner_scopes[node] = scope
+        scopes[node] = scope
+        while True:
             cls = type(node)
-            if collect is None or cls in collect:
-                bucket = nodes.get(cls)
-                if bucket is None:
-                    nodes[cls] = [node]
-                else:
-                    bucket.append(node)
+            try:
+                bucket = buckets[cls]
+            except KeyError:  # a node type defined after this module was imported
+                bucket = buckets[cls] = [] if collect is None or cls in collect else None
+            if bucket is not None:
+                bucket.append(node)
             if cls is Name:
+                scopes[node] = scope
                 if type(node.ctx) is Store:
                     self._bind_target(node, scope)
+            elif cls is Attribute:
+                if type(node.ctx) is Store:
+                    self._bind_attribute(node, scope)
+                child = node.value
+                parents[child] = node
+                node = child
                 continue
-            if cls is ast.Attribute and type(node.ctx) is Store:
-                self._bind_attribute(node, scope)
-            special = _SPECIAL.get(cls)
-            if special is not None:
-                children = special(self, node, scope)
-            else:
-                children = []
-                names = fields_of.get(cls)
-                if names is None:
-                    names = fields_of[cls] = tuple(f for f in cls._fields if f != "ctx")
-                for name in names:
-                    value = getattr(node, name, None)
-                    if value is None or type(value) in _LEAF_TYPES:
+            elif cls is not Constant:
+                plan = plans.get(cls) or _plan(cls)
+                special, children, shares = plan
+                if special is not None:
+                    pairs = special(self, node, scope)
+                    if pairs:
+                        for child, child_scope in pairs:
+                            if child not in parents:  # parameter annotations, comprehensions
+                                parents[child] = node
+                            scopes[child] = child_scope
+                        pairs.reverse()
+                        node, scope = pairs.pop()
+                        extend(pairs)
                         continue
-                    if type(value) is list:
-                        for item in value:
-                            if isinstance(item, AST):
-                                children.append((item, scope))
-                    elif isinstance(value, AST):
-                        children.append((value, scope))
-            for child, _ in children:
-                if child not in parents:
-                    parents[child] = node
-            children.reverse()
-            stack.extend(children)
+                elif children is not None:
+                    kids = children(node)
+                    if kids:
+                        if shares:  # an operator keeps the first node it was found under
+                            for child in kids:
+                                if child not in parents:
+                                    parents[child] = node
+                        else:
+                            for child in kids:
+                                parents[child] = node
+                        if len(kids) > 1:
+                            kids.reverse()
+                            node = kids.pop()
+                            extend([(child, scope) for child in kids])
+                        else:
+                            node = kids[0]
+                        continue
+                else:
+                    # a node without children; operators are the only nodes visited more than
+                    # once (``ast.parse`` shares one ``Add`` between all the additions) and keep
+                    # the scope of their last visit
+                    scopes[node] = scope
+            if not stack:
+                break
+            node, scope = pop()
+        self.nodes.update((cls, found) for cls, found in buckets.items() if found)
 
     def _add(self, scope: Scope, binding: Binding) -> None:
         name = binding.name
@@ -180,38 +224,41 @@ class Index:
                 outer = outer.parent
             scope = outer or self.module_scope
         binding.scope = scope
-        scope.bindings.setdefault(name, []).append(binding)
+        found = scope.bindings.get(name)
+        if found is None:
+            scope.bindings[name] = [binding]
+        else:
+            found.append(binding)
 
     def _bind_target(self, name: ast.Name, scope: Scope) -> None:
         parent = self.parents.get(name)
         ptype = type(parent)
         value = None
-        if ptype is ast.Assign:
-            kind, pos, value = "assign", _end(parent), parent.value
-        elif ptype is ast.AnnAssign:
-            kind, pos, value = "assign", _end(parent), parent.value
-        elif ptype is ast.AugAssign:
-            kind, pos = "augassign", _end(parent)
-        elif ptype in (ast.For, ast.AsyncFor, ast.comprehension):
-            kind, pos = "loop", _end(name)
-        elif ptype is ast.withitem:
-            kind, pos, value = "with", _end(name), parent.context_expr
-        elif ptype is ast.NamedExpr:
-            kind, pos, value = "walrus", _end(parent), parent.value
+        if ptype is _Assign or ptype is _AnnAssign:
+            kind, end, value = "assign", parent, parent.value
+        elif ptype in _LOOPS:
+            kind, end = "loop", name
+        elif ptype is _AugAssign:
+            kind, end = "augassign", parent
+        elif ptype is _withitem:
+            kind, end, value = "with", name, parent.context_expr
+        elif ptype is _NamedExpr:
+            kind, end, value = "walrus", parent, parent.value
             while scope.kind == "comprehension" and scope.parent is not None:
                 scope = scope.parent
         else:
-            kind, pos = "other", _end(name)
+            kind, end = "other", name
+        pos = (end.end_lineno or end.lineno, end.end_col_offset or 0)  # as _end(end)
         self._add(scope, Binding(name.id, kind, parent or name, pos, scope, None, value))
 
     def _bind_attribute(self, node: ast.Attribute, scope: Scope) -> None:
         owner = node.value
-        if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls")):
+        if not (isinstance(owner, _Name) and owner.id in ("self", "cls")):
             return
         if scope.kind != "function" or scope.parent is None or scope.parent.kind != "class":
             return
         parent = self.parents.get(node)
-        value = parent.value if type(parent) in (ast.Assign, ast.AnnAssign) else None
+        value = parent.value if type(parent) is _Assign or type(parent) is _AnnAssign else None
         key = (scope.parent.node, node.attr)
         self.attribute_values.setdefault(key, []).append(value)
 
@@ -267,12 +314,15 @@ class Index:
             all_args.append(args.vararg)
         if args.kwarg:
             all_args.append(args.kwarg)
+        parents = self.parents
+        add = self._add
         for arg in all_args:
-            self._add(inner, Binding(arg.arg, "param", arg, pos, inner))
-            self.parents[arg] = owner
-            if arg.annotation is not None:
-                self.parents[arg.annotation] = arg
-                children.append((arg.annotation, outer))
+            add(inner, Binding(arg.arg, "param", arg, pos, inner))
+            parents[arg] = owner
+            annotation = arg.annotation
+            if annotation is not None:
+                parents[annotation] = arg
+                children.append((annotation, outer))
         children += [(d, outer) for d in args.defaults]
         children += [(d, outer) for d in args.kw_defaults if d is not None]
         return children
@@ -338,14 +388,29 @@ class Index:
         return self.parents.get(node)
 
     def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
-        parent = self.parents.get(node)
+        get = self.parents.get
+        parent = get(node)
         while parent is not None:
             yield parent
-            parent = self.parents.get(parent)
+            parent = get(parent)
 
     def scope_of(self, node: ast.AST) -> Scope:
         """The scope in which ``node`` is evaluated."""
-        return self.scopes.get(node, self.module_scope)
+        scopes = self.scopes
+        scope = scopes.get(node)
+        if scope is not None:
+            return scope
+        if type(node) in _NOT_VISITED:
+            return self.module_scope
+        # any other node is evaluated in the scope of its parent (see ``scopes`` in __init__)
+        get = self.parents.get
+        node = get(node)
+        while node is not None:
+            scope = scopes.get(node)
+            if scope is not None:
+                return scope
+            node = get(node)
+        return self.module_scope
 
     def inner_scope(self, node: ast.AST) -> Scope | None:
         """The scope a def, class, lambda or comprehension opens."""
@@ -354,37 +419,47 @@ class Index:
     def statement_of(self, node: ast.AST) -> ast.stmt | None:
         """The innermost statement containing ``node`` (``node`` itself if it is one)."""
         current: ast.AST | None = node
-        while current is not None and not isinstance(current, ast.stmt):
-            current = self.parents.get(current)
+        get = self.parents.get
+        while current is not None and not isinstance(current, _stmt):
+            current = get(current)
         return current
 
+    # function_of and class_of walk the parents directly (not through ancestors): they are
+    # asked hundreds of thousands of times, and a generator costs more than the walk itself.
+
     def function_of(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-        for anc in self.ancestors(node):
+        get = self.parents.get
+        anc = get(node)
+        while anc is not None:
             if isinstance(anc, _FUNCTION_NODES):
                 return anc
+            anc = get(anc)
         return None
 
     def class_of(self, node: ast.AST) -> ast.ClassDef | None:
-        for anc in self.ancestors(node):
-            if isinstance(anc, ast.ClassDef):
+        get = self.parents.get
+        anc = get(node)
+        while anc is not None:
+            if isinstance(anc, _ClassDef):
                 return anc
+            anc = get(anc)
         return None
 
     def lookup(self, name: str, scope: Scope, pos: Pos) -> Binding | None:
         """The binding ``name`` refers to at ``pos`` in ``scope``, or None (builtin or unknown)."""
+        module = self.module_scope
+        # the innermost scope: a binding that follows the use does not count
         current: Scope | None = scope
-        innermost = True
-        while current is not None:
-            if not innermost and current.kind == "class":
-                current = current.parent
-                continue
-            if name in current.globals and current is not self.module_scope:
-                current, innermost = self.module_scope, False
-                continue
+        if current is None:
+            return None
+        if current.globals and name in current.globals and current is not module:
+            current = module
+        else:
             found = current.bindings.get(name)
-            if found and current.kind == "comprehension":
-                return found[-1]  # targets are bound before the element is evaluated
             if found:
+                kind = current.kind
+                if kind == "comprehension":
+                    return found[-1]  # targets are bound before the element is evaluated
                 best = None
                 for binding in found:
                     if binding.pos <= pos:
@@ -393,17 +468,40 @@ class Index:
                         break
                 if best is not None:
                     return best
-                if innermost and current.is_function:
+                if kind == "function" or kind == "lambda":
                     return None  # a local used before assignment
-                if not innermost:
+            current = current.parent
+        # the enclosing scopes (not class bodies): the last binding when none precedes the use
+        while current is not None:
+            kind = current.kind
+            if kind == "class":
+                current = current.parent
+                continue
+            if current.globals and name in current.globals and current is not module:
+                current = module
+                continue
+            found = current.bindings.get(name)
+            if found:
+                if kind == "comprehension" or len(found) == 1:
                     return found[-1]
-            innermost = False
+                best = found[-1]
+                for binding in found:
+                    if binding.pos <= pos:
+                        best = binding
+                    else:
+                        break
+                return best
             current = current.parent
         return None
 
     def binding(self, name: ast.Name) -> Binding | None:
-        scope = self.scopes.get(name, self.module_scope)
-        return self.lookup(name.id, scope, (name.lineno, name.col_offset))
+        # Memoised per name node: the bindings do not change once the index is built, and the
+        # rules and the data flow ask about the same names again and again.
+        found = self._binding_cache.get(name, _UNSET)
+        if found is _UNSET:
+            found = self._binding_cache[name] = self.lookup(
+                name.id, self.scopes.get(name, self.module_scope), (name.lineno, name.col_offset))
+        return found
 
     def qualname(self, expr: ast.AST | None) -> str | None:
         """Dotted name an expression refers to: ``ET.parse`` -> ``xml.etree.ElementTree.parse``.
@@ -416,11 +514,10 @@ class Index:
         if expr is None:
             return None
         cache = self._qualname_cache
-        if expr in cache:
-            return cache[expr]
-        cache[expr] = None  # guards against cycles such as ``x = x``
-        result = self._qualname(expr, 0, expr)
-        cache[expr] = result
+        result = cache.get(expr, _UNSET)
+        if result is _UNSET:
+            cache[expr] = None  # guards against cycles such as ``x = x``
+            result = cache[expr] = self._qualname(expr, 0, expr)
         return result
 
     def _qualname(self, expr: ast.AST, depth: int, used: bool | ast.AST = False) -> str | None:
@@ -429,33 +526,60 @@ class Index:
         looked at only when it matters."""
         if depth > _MAX_DEPTH:
             return None
-        if isinstance(expr, ast.Attribute):
-            base = self._qualname(expr.value, depth + 1, True)
-            return f"{base}.{expr.attr}" if base else None
-        if isinstance(expr, ast.Name):
-            binding = self.binding(expr)
+        attrs = None
+        if type(expr) is _Attribute:
+            # ``base.a.b``: the attributes in a loop, then the base below, as ``base`` with one
+            # level of depth per attribute (the same limit as one call per level)
+            attrs = []
+            while type(expr) is _Attribute:
+                attrs.append(expr.attr)
+                expr = expr.value
+                depth += 1
+                if depth > _MAX_DEPTH:
+                    return None
+            used = True
+        cls = type(expr)
+        if cls is _Name:
+            binding = self._binding_cache.get(expr, _UNSET)
+            if binding is _UNSET:  # as self.binding(expr)
+                binding = self._binding_cache[expr] = self.lookup(
+                    expr.id, self.scopes.get(expr, self.module_scope), (expr.lineno, expr.col_offset))
             if binding is None:
                 if expr.id in BUILTINS:
-                    return f"builtins.{expr.id}"
-                if self.module_scope.stars:
-                    return f"{self.module_scope.stars[-1]}.{expr.id}"
-                if self._bound_nowhere(expr.id):
+                    result = f"builtins.{expr.id}"
+                elif self.module_scope.stars:
+                    result = f"{self.module_scope.stars[-1]}.{expr.id}"
+                elif self._bound_nowhere(expr.id):
                     # A name used but never bound: read it as the module of that name, so that a
                     # code segment pasted without its imports still resolves (``subprocess.call``);
                     # a conventional alias (``ET``, ``RSA``) as the module it conventionally names.
-                    return CONVENTIONAL_ALIASES.get(expr.id, expr.id)
-                return None
-            result = self._binding_qualname(binding, depth + 1, used)
-            if result is None and binding.kind == "assign" and _is_none(binding.value) \
-                    and (used if type(used) is bool else self._dereferenced(used)):
-                # ``x = None`` cannot be what ``x.attr`` or ``x(...)`` uses: read the name as the
-                # module its other bindings agree on (``try: import yaml`` / ``except: yaml = None``)
-                result = self._fallback(expr)
-            return result
-        if isinstance(expr, ast.Call):
+                    result = CONVENTIONAL_ALIASES.get(expr.id, expr.id)
+                else:
+                    result = None
+            elif binding.qualname is not None:  # an import, a def or a class
+                result = binding.qualname
+            elif binding.value is None:  # a parameter, a loop target, ...: nothing to follow
+                result = None
+            else:
+                result = self._binding_qualname(binding, depth + 1, used)
+                if result is None and binding.kind == "assign" and _is_none(binding.value) \
+                        and (used if type(used) is bool else self._dereferenced(used)):
+                    # ``x = None`` cannot be what ``x.attr`` or ``x(...)`` uses: read the name as
+                    # the module its other bindings agree on (``try: import yaml`` / ``except:
+                    # yaml = None``)
+                    result = self._fallback(expr)
+        elif cls is _Call:
             func = self._qualname(expr.func, depth + 1, True)
-            return f"{func}()" if func else None
-        return None
+            result = f"{func}()" if func else None
+        else:
+            return None
+        if attrs is None:
+            return result
+        if not result:
+            return None
+        attrs.append(result)
+        attrs.reverse()
+        return ".".join(attrs)
 
     def _bound_nowhere(self, name: str) -> bool:
         cache = self._unbound_cache
@@ -478,14 +602,21 @@ class Index:
             return binding.qualname
         if binding.kind in ("assign", "walrus", "with") and binding.value is not None:
             value = binding.value
-            if binding.kind == "with" and isinstance(value, ast.Call):
+            if binding.kind == "with" and isinstance(value, _Call):
                 return None  # the value of ``with f() as x`` is whatever __enter__ returns
-            if isinstance(value, (ast.Name, ast.Attribute, ast.Call)):
+            if isinstance(value, _REFERENCES):
                 return self._qualname(value, depth + 1, used)
         return None
 
     def call_name(self, call: ast.Call) -> str | None:
-        return self.qualname(call.func)
+        # qualname(call.func), inlined: the engine asks it for every call of every file
+        func = call.func
+        cache = self._qualname_cache
+        result = cache.get(func, _UNSET)
+        if result is _UNSET:
+            cache[func] = None  # guards against cycles such as ``x = x``
+            result = cache[func] = self._qualname(func, 0, func)
+        return result
 
     # ------------------------------------------------------------------ several possible modules
 
@@ -584,7 +715,7 @@ class Index:
         as a module), a name assigned one, or an attribute of one of these; None otherwise."""
         if depth > _MAX_DEPTH:
             return None
-        if type(expr) is ast.Attribute:
+        if type(expr) is _Attribute:
             base = self._module_of(expr.value, depth + 1)
             return f"{base}.{expr.attr}" if base else None
         if type(expr) is not ast.Name:
@@ -625,11 +756,19 @@ class Index:
 
 
 def _is_none(value: ast.AST | None) -> bool:
-    return type(value) is ast.Constant and value.value is None
+    return type(value) is _Constant and value.value is None
 
 
 def _end(node: ast.AST) -> Pos:
     return (node.end_lineno or node.lineno, node.end_col_offset or 0)
+
+
+_Assign, _AnnAssign, _AugAssign, _NamedExpr, _withitem = \
+    ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr, ast.withitem
+_Name, _Attribute, _Call, _Constant = ast.Name, ast.Attribute, ast.Call, ast.Constant
+_ClassDef, _stmt = ast.ClassDef, ast.stmt
+_REFERENCES = (ast.Name, ast.Attribute, ast.Call)
+_LOOPS = frozenset({ast.For, ast.AsyncFor, ast.comprehension})
 
 
 # Names that code conventionally imports under an alias, read this way only when a file uses the
@@ -642,8 +781,70 @@ CONVENTIONAL_ALIASES = {
     "SHA": "Crypto.Hash.SHA", "web": "tornado.web", "sa": "sqlalchemy",
 }
 
-_FIELDS: dict[type, tuple[str, ...]] = {}
-_LEAF_TYPES = frozenset({str, int, float, complex, bytes, bool, type(None), type(...)})
+# How the traversal expands each node type (filled in as types are met): see _plan.
+_PLANS: dict[type, tuple] = {}
+
+# Fields that never hold a node (identifiers, strings, numbers), and ``ctx``, which holds the
+# shared Load / Store / Del instances; leaving them out only saves time.
+_NOT_CHILDREN = frozenset({"ctx", "id", "attr", "arg", "kind", "type_comment", "conversion", "simple",
+                           "is_async", "level", "module", "tag", "asname", "rest"})
+
+# Children of frequent node types, in field order (as the general case in _plan finds them).
+_CHILDREN = {
+    ast.Call: lambda node: [node.func, *node.args, *node.keywords],
+    ast.Assign: lambda node: [*node.targets, node.value],
+    ast.Expr: lambda node: [node.value],
+    ast.keyword: lambda node: [node.value],
+    ast.Subscript: lambda node: [node.value, node.slice],
+    ast.If: lambda node: [node.test, *node.body, *node.orelse],
+    ast.Return: lambda node: [] if node.value is None else [node.value],
+    ast.Tuple: lambda node: [*node.elts],
+    ast.List: lambda node: [*node.elts],
+    ast.Compare: lambda node: [node.left, *node.ops, *node.comparators],
+    ast.BinOp: lambda node: [node.left, node.op, node.right],
+}
+
+# Types with an operator among their children: ``ast.parse`` gives all the additions one ``Add``.
+_SHARING = frozenset({ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.AugAssign})
+
+
+def _plan(cls: type) -> tuple:
+    """How the traversal expands a node of type ``cls``: (handler, children, shares). handler
+    is the special handler of a node that binds names or opens a scope, else None; children
+    returns the child nodes in field order (None for a type without fields that hold nodes);
+    shares tells that a child may be an operator."""
+    names = tuple(f for f in cls._fields if f not in _NOT_CHILDREN)
+    children = _CHILDREN.get(cls)
+    if children is None and names:
+        getter = operator.attrgetter(*names) if len(names) > 1 else None
+        name = names[0]
+        AST = ast.AST
+
+        def children(node: ast.AST) -> list[ast.AST]:
+            try:
+                values = getter(node) if getter is not None else (getattr(node, name),)
+            except AttributeError:  # a node built by hand may lack a field
+                values = [getattr(node, f, None) for f in names]
+            kids = []
+            for value in values:
+                if type(value) is list:
+                    for item in value:
+                        if isinstance(item, AST):
+                            kids.append(item)
+                elif isinstance(value, AST):
+                    kids.append(value)
+            return kids
+    plan = _PLANS[cls] = (_SPECIAL.get(cls), children, cls in _SHARING)
+    return plan
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+_NODE_TYPES = tuple(_subclasses(ast.AST))
 
 _SPECIAL = {
     ast.Import: Index._import,
