@@ -10,6 +10,7 @@ import ast
 from secreview.model import Level
 from secreview.rules.base import FileContext, Rule, identifier_words
 from secreview.rules.registry import register
+from secreview.source.index import CONVENTIONAL_ALIASES
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
@@ -2116,6 +2117,11 @@ _DEPTH_WORDS = frozenset({"depth", "level", "levels", "limit", "nesting", "recur
 _PARSED_INPUT = _JSON_LOADS | _XML_PARSERS | frozenset({"yaml.safe_load", "yaml.load"})
 
 
+# the conventional aliases (names used without an import) that resolve to a module of _PARSED_INPUT
+_PARSER_ALIASES = tuple(sorted(alias for alias, module in CONVENTIONAL_ALIASES.items()
+                               if any(name.startswith(module + ".") for name in _PARSED_INPUT)))
+
+
 def _recursive_functions(ctx: FileContext) -> dict[ast.AST, set[int]]:
     """Functions of the module that call themselves, with the positions of their parameters
     that the self-call passes a part of (``walk(node[key])``, ``walk(child)`` for ``child in
@@ -2288,20 +2294,26 @@ class InputControlledRecursion(Rule):
     fix = ("Pass a depth counter through the recursion and reject input nested deeper than a fixed limit, or "
            "walk the structure iteratively with an explicit stack.")
     nodes = (ast.Call,)
+    # A finding needs a document parsed from input (_parsed_input): a call of a method
+    # ``get_json`` / ``json``, the attribute ``json`` / ``json_body`` of a request, or a call of
+    # one of _PARSED_INPUT, whose qualified name comes from the module's name written in the file
+    # (an import, or the module itself used unimported) or its path, or from a conventional alias
+    # used unimported (``ET`` for xml.etree.ElementTree).
+    needs = ("json", "xml", "yaml", *_PARSER_ALIASES)
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         if not node.args:
             return
-        recursive = _recursive_functions(ctx)
-        if not recursive:
-            return  # most files have no self-recursive function: skip the callee lookup
         names = ctx.cache.get("SR807.names")
         if names is None:
-            names = ctx.cache["SR807.names"] = frozenset(f.name for f in recursive)
+            names = ctx.cache["SR807.names"] = frozenset(f.name for f in _recursive_functions(ctx))
+        if not names:
+            return  # most files have no self-recursive function: skip the callee lookup
         func = node.func
         called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
         if called not in names:
             return
+        recursive = _recursive_functions(ctx)
         target = _callee_function(ctx, node)
         if target is None:
             return

@@ -200,15 +200,34 @@ def _children_toward(ctx: FileContext, ancestor: ast.AST, node: ast.AST):
         child = anc
 
 
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}  # node type -> fields that may hold child nodes
+
+
+def child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a node type that may hold child nodes, without the load / store contexts and
+    operators (nodes without children that no rule looks at)."""
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in ("ctx", "op", "ops"))
+    return fields
+
+
 def walk_local(node: ast.AST):
-    """``ast.walk`` that does not enter nested functions, lambdas or classes."""
+    """``ast.walk`` that does not enter nested functions, lambdas or classes (depth first, last
+    child first; contexts and operators left out)."""
     stack = [node]
+    AST = ast.AST
     while stack:
         current = stack.pop()
         yield current
-        for child in ast.iter_child_nodes(current):
-            if not isinstance(child, _SCOPES):
-                stack.append(child)
+        for field in child_fields(type(current)):
+            value = getattr(current, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, AST) and not isinstance(item, _SCOPES):
+                        stack.append(item)
+            elif isinstance(value, AST) and not isinstance(value, _SCOPES):
+                stack.append(value)
 
 
 def exception_names(handler: ast.ExceptHandler) -> list[str]:
@@ -1170,24 +1189,40 @@ class UnsynchronizedSharedState(Rule):
     confidence = Level.MEDIUM
     fix = "Hold a lock (`with lock:` or `@utils.synchronized`) around the read and the write, or use an atomic operation."
     nodes = (ast.AugAssign, ast.Assign, ast.If)
+    # Every finding needs _threaded(ctx)[0]: an import of one of _THREAD_MODULES, whose import
+    # statement names it (``concurrent.futures`` as ``futures``, ``multiprocessing.pool`` /
+    # ``.dummy`` with ``multiprocessing``, ``threading`` / ``_thread`` / ``thread``; a relative
+    # import keeps its leading dots, so only the written names count), or a call of a method in
+    # _SPAWNERS (``spawn*``, ``start_new_thread``, ``submit``).
+    needs = ("thread", "eventlet", "greenlet", "futures", "futurist", "multiprocessing", "cotyledon", "spawn",
+             "submit")
+    needs_any_case = True
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
-        function = ctx.index.function_of(node)
-        if function is None:
-            return
+        # the cheap test of the statement's shape first, then whether it is in a function
         if isinstance(node, ast.AugAssign):
             if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.BitOr, ast.BitAnd)):
+                return
+            function = ctx.index.function_of(node)
+            if function is None:
                 return
             target, how = node.target, "updates"
         elif isinstance(node, ast.Assign):
             if len(node.targets) != 1 or not isinstance(node.value, ast.BinOp):
                 return
+            function = ctx.index.function_of(node)
+            if function is None:
+                return
             target = node.targets[0]
-            if not any(same_expr(target, n) for n in ast.walk(node.value)):
+            if not _reads(node.value, target):
                 return
             how = "reads and rewrites"
         else:
-            self._check_then_set(ctx, node, function)
+            function = None
+            if _membership_container(node.test) is not None:  # type: ignore[attr-defined]
+                function = ctx.index.function_of(node)  # (no container: _check_then_set does nothing)
+            if function is not None:
+                self._check_then_set(ctx, node, function)
             return
         what = self._shared(ctx, target, function, counter=True)
         if what is None or not _threaded(ctx)[0] or self._locked(ctx, node, function):
@@ -1286,6 +1321,19 @@ class UnsynchronizedSharedState(Rule):
             if isinstance(owner, ast.Attribute) and owner.attr == "__class__":
                 return f"the class attribute `{ctx.text(target, 40)}`"
         return None
+
+
+def _reads(value: ast.AST, target: ast.AST) -> bool:
+    """``any(same_expr(target, n) for n in ast.walk(value))``, computing the structural key only of
+    the nodes of the target's type (keys of different types differ in their first item). The key of
+    ``value`` itself, the first node, is computed all the same: like same_expr, this fails on a
+    value nested too deeply to compare rather than answering for it."""
+    key = expr_key(target)
+    kind = type(target)
+    nodes = ast.walk(value)
+    if expr_key(next(nodes)) == key:
+        return True
+    return any(type(n) is kind and expr_key(n) == key for n in nodes)
 
 
 def _membership_container(test: ast.AST) -> ast.AST | None:

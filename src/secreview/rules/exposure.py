@@ -10,6 +10,7 @@ from secreview.model import Level
 from secreview.rules.access import (_is_controller, handler_params, is_request_object, request_root,
                                     tainted_names)
 from secreview.rules.base import FileContext, Rule, attribute_chain, identifier_words
+from secreview.rules.concurrency import child_fields
 from secreview.rules.registry import register
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -547,13 +548,24 @@ class ExceptionTextToCaller(Rule):
 
 
 def _walk_handler(handler: ast.ExceptHandler):
+    """The nodes of the handler's body in source order (depth first), not entering nested functions
+    and classes; contexts and operators left out."""
     stack: list[ast.AST] = list(reversed(handler.body))
+    AST = ast.AST
     while stack:
         node = stack.pop()
         yield node
         if isinstance(node, (*_FUNCS, ast.Lambda, ast.ClassDef)):
             continue
-        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+        children = []
+        for field in child_fields(type(node)):
+            value = getattr(node, field, None)
+            if type(value) is list:
+                children.extend(item for item in value if isinstance(item, AST))
+            elif isinstance(value, AST):
+                children.append(value)
+        children.reverse()
+        stack.extend(children)
 
 
 # ------------------------------------------------------------------------ SR913

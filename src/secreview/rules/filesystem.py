@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 import stat
+from collections.abc import Iterator
 
 from secreview.model import Level
 from secreview.rules.base import FileContext, Rule, attribute_chain
@@ -632,6 +633,13 @@ def _root_word(name: str) -> bool:
 
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 _OPAQUE = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef})
+# The node types ``_PathHelper._site`` can return a join site for.
+_SITE_TYPES = frozenset({ast.Call, ast.BinOp, ast.JoinedStr})
+# Child fields of a node type that can lead to a site: no load / store contexts and no operator
+# fields (``op``, ``ops``), whose values are leaves.
+_SITE_FIELDS: dict[type, tuple[str, ...]] = {}
+# Nodes without child nodes: the search for sites does not visit them.
+_LEAVES = (ast.Name, ast.Constant)
 
 
 class _PathHelper:
@@ -643,7 +651,15 @@ class _PathHelper:
         self.func = func
         self.scope = ctx.index.inner_scope(func)
         self.params = self._candidate_params()
-        self.nodes: list[ast.AST] = self._body_nodes() if self.params else []
+        self._nodes: list[ast.AST] | None = None
+
+    @property
+    def nodes(self) -> list[ast.AST]:
+        """Every node of the function's own body (built on first use: most functions have no
+        join site, and for them only :meth:`_site_nodes` is needed)."""
+        if self._nodes is None:
+            self._nodes = self._body_nodes() if self.params else []
+        return self._nodes
 
     # ------------------------------------------------------------------ parameters
 
@@ -728,6 +744,41 @@ class _PathHelper:
                     children.append(value)
             children.reverse()
             stack.extend(children)
+        return found
+
+    def _site_nodes(self) -> list[ast.AST]:
+        """The calls, binary operations and f-strings of the function's own body, in the order of
+        :meth:`_body_nodes` (the only nodes a join site can be): the same walk, without visiting
+        leaves and operators, which hold no such node."""
+        found: list[ast.AST] = []
+        if not self.params:
+            return found
+        stack: list[ast.AST] = list(reversed(self.func.body))
+        fields_of = _SITE_FIELDS
+        wanted = _SITE_TYPES
+        AST, leaves = ast.AST, _LEAVES
+        while stack:
+            node = stack.pop()
+            cls = type(node)
+            if cls in wanted:
+                found.append(node)
+            elif cls in _OPAQUE:
+                continue
+            names = fields_of.get(cls)
+            if names is None:
+                names = fields_of[cls] = tuple(f for f in cls._fields if f not in ("ctx", "op", "ops"))
+            children = []
+            for name in names:
+                value = getattr(node, name, None)
+                if type(value) is list:
+                    for item in value:
+                        if isinstance(item, AST) and not isinstance(item, leaves):
+                            children.append(item)
+                elif isinstance(value, AST) and not isinstance(value, leaves):
+                    children.append(value)
+            if children:
+                children.reverse()
+                stack.extend(children)
         return found
 
     def _own_binding(self, name: ast.Name):
@@ -1017,10 +1068,19 @@ class _PathHelper:
 
     # ------------------------------------------------------------------ join sites
 
-    def sites(self) -> list[tuple[ast.AST, ast.AST, str, str]]:
-        """(site, root, parameter, kind) for each place a parameter is put under a fixed root."""
+    def sites(self, candidates: list[ast.AST]) -> list[tuple[ast.AST, ast.AST, str, str]]:
+        """(site, root, parameter, kind) for each place a parameter is put under a fixed root, in
+        the order of the function's body. ``candidates`` holds every node of the body that can be a
+        site (see _site_candidates); the body is walked for the order only when two or more are."""
         found = []
-        for node in self.nodes:
+        for node in candidates:
+            site = self._site(node)
+            if site is not None:
+                found.append((node, *site))
+        if len(found) < 2:
+            return found
+        found = []
+        for node in self._site_nodes():
             site = self._site(node)
             if site is not None:
                 found.append((node, *site))
@@ -1268,6 +1328,53 @@ def _routed_view(ctx: FileContext, func: ast.FunctionDef | ast.AsyncFunctionDef)
     return False
 
 
+def _site_candidates(ctx: FileContext) -> dict[ast.AST, list[ast.AST]]:
+    """Per function, the nodes of its own body (those ``_PathHelper._body_nodes`` walks) that can
+    be a join site (``_PathHelper._site``), in no particular order: the calls of ``os.path.join``
+    / ``posixpath.join`` and of ``.joinpath``, the ``.format`` calls on a literal that starts with
+    a field, the ``/``, ``%`` and ``+`` operations and the f-strings. The index collects them all
+    (the rule asks for binary operations and f-strings), so no function body is searched."""
+    found = ctx.cache.get("SR606:candidates")
+    if found is None:
+        found = {}
+        for node in _candidate_nodes(ctx):
+            owner = _own_body_of(ctx, node)
+            if owner is not None:
+                found.setdefault(owner, []).append(node)
+        ctx.cache["SR606:candidates"] = found
+    return found  # type: ignore[return-value]
+
+
+def _candidate_nodes(ctx: FileContext) -> Iterator[ast.AST]:
+    for call in ctx.index.of_type(ast.Call):
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr == "format":
+            # a template site needs its first piece to be a value: the literal starts with a field
+            if isinstance(func.value, ast.Constant) and isinstance(func.value.value, str) \
+                    and func.value.value.startswith("{"):
+                yield call
+        elif (isinstance(func, ast.Attribute) and func.attr == "joinpath") or ctx.qualname(func) in _OS_JOINERS:
+            yield call
+    for operation in ctx.index.of_type(ast.BinOp):
+        if isinstance(operation.op, (ast.Div, ast.Mod, ast.Add)):  # type: ignore[attr-defined]
+            yield operation
+    yield from ctx.index.of_type(ast.JoinedStr)
+
+
+def _own_body_of(ctx: FileContext, node: ast.AST) -> ast.AST | None:
+    """The function whose own body holds ``node``: the nearest enclosing function, lambda or class
+    is a function, and ``node`` is in one of its body's statements (not in a decorator, a default
+    value or an annotation)."""
+    child, parent = node, ctx.index.parent(node)
+    while parent is not None:
+        if type(parent) in _OPAQUE:
+            if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)) and child in parent.body:
+                return parent
+            return None
+        child, parent = parent, ctx.index.parent(parent)
+    return None
+
+
 def _called_by_views(ctx: FileContext) -> frozenset[str]:
     """Names of the functions that a routed view of this file calls directly (``helper(...)``):
     SR131 follows the view's request data into them and reports it with a trace through them."""
@@ -1386,12 +1493,19 @@ class PathJoinedUnderRootUnchecked(Rule):
     fix = ("Resolve the joined path with `os.path.realpath` and check that it stays inside the root "
            "(`os.path.commonpath([root, path]) == root`; with pathlib `path.resolve().is_relative_to(root)`), "
            "or reject values that contain a separator or `..`.")
-    nodes = (ast.FunctionDef, ast.AsyncFunctionDef)
+    # Binary operations and f-strings are asked for only so that the index collects them: with the
+    # calls, they are the nodes a join site can be, which _site_candidates then looks up per
+    # function instead of searching every function body. check_node passes over them.
+    nodes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.BinOp, ast.JoinedStr)
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
-        assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return
         if ctx.context in ("test", "generated") or _routed_view(ctx, node):
             return
+        candidates = _site_candidates(ctx).get(node)
+        if not candidates:
+            return  # no node of the body can be a join site (most functions)
         if isinstance(ctx.index.parent(node), ast.Module) and node.name in _called_by_views(ctx):
             return
         doc = ast.get_docstring(node, clean=False)
@@ -1400,7 +1514,7 @@ class PathJoinedUnderRootUnchecked(Rule):
         helper = _PathHelper(ctx, node)
         if not helper.params:
             return
-        sites = helper.sites()
+        sites = helper.sites(candidates)
         if not sites:
             return
         checked = helper.checked()

@@ -260,6 +260,27 @@ _RUNNER_NAME = re.compile(r"(?i)(query|sql|execute|^exec_|_exec$|^db_)")
 # data-flow rules catch one that comes from a request.
 _IDENTIFIER_NAME = re.compile(r"(?i)(^|_)(table|tables|tablename|column|columns|schema|fields?)$")
 _HANDLE_NAMES = frozenset({"cur", "cursor", "conn", "connection", "db", "dbconn", "db_conn", "session"})
+# Methods that run SQL (check_call); other callees are looked at as project query helpers.
+_SQL_METHODS = ("execute", "executemany", "executescript", "raw", "extra", "read_sql", "read_sql_query")
+_SQL_METHOD_SET = frozenset(_SQL_METHODS)
+_RUNNER_NAMES: dict[str, bool] = {}  # callee name -> whether it reads as a query runner (names repeat)
+
+
+def _runner_name(name: str) -> bool:
+    found = _RUNNER_NAMES.get(name)
+    if found is None:
+        if len(_RUNNER_NAMES) > 50_000:
+            _RUNNER_NAMES.clear()
+        found = _RUNNER_NAMES[name] = bool(_RUNNER_NAME.search(name))
+    return found
+
+
+def _handed_handle(call: ast.Call) -> bool:
+    """A database handle among the positional arguments (``get_rows(cur, sql)``)."""
+    for arg in call.args:
+        if isinstance(arg, ast.Name) and arg.id in _HANDLE_NAMES:
+            return True
+    return False
 
 
 @register
@@ -309,7 +330,7 @@ class SqlStringBuilt(Rule):
     confidence = Level.HIGH
     fix = ("Use a parameterised query: keep placeholders in the constant SQL text and pass the values "
            "separately (`cursor.execute(sql, params)`).")
-    methods = ("execute", "executemany", "executescript", "raw", "extra", "read_sql", "read_sql_query")
+    methods = _SQL_METHODS
     calls = ("sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text",
              "django.db.models.expressions.RawSQL", "pandas.read_sql", "pandas.read_sql_query")
     nodes = (ast.Call,)
@@ -318,10 +339,9 @@ class SqlStringBuilt(Rule):
         """Project-specific query helpers: the callee's name or a database-handle argument."""
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-        if name is None or name in self.methods:
+        if name is None or name in _SQL_METHOD_SET:
             return  # handled by check_call
-        handed_handle = any(isinstance(a, ast.Name) and a.id in _HANDLE_NAMES for a in node.args)
-        if not handed_handle and not _RUNNER_NAME.search(name):
+        if not _runner_name(name) and not _handed_handle(node):
             return
         if ctx.qualname(func) in self.calls:
             return

@@ -166,9 +166,11 @@ class ImageFormatNotSpecified(Rule):
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Call)
         name = _call_name(node)
-        if name and _INFO_HELPERS.match(name):
+        if "qemu_img_info" in name and _INFO_HELPERS.match(name):
             self._helper(ctx, node, name)
             return
+        if name not in _EXEC_NAMES:
+            return  # not a command-running call (the first test of _command_parts)
         parts = _command_parts(ctx, node)
         if parts is None:
             return
@@ -400,11 +402,11 @@ class RootCommandFromRequest(Rule):
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Call)
+        how = _root_sink(ctx, node)  # rules out most calls, more cheaply than finding the function
+        if how is None:
+            return
         func = ctx.index.function_of(node)
         if func is None:
-            return
-        how = _root_sink(ctx, node)
-        if how is None:
             return
         cache = ctx.cache.setdefault(self.id, {})
         if func not in cache:

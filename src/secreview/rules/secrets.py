@@ -477,10 +477,18 @@ _REGEX = re.compile(r"\\[wdsbWDSBAZ]|\(\?[:=!<P]|\[\^|\][*+?]|\)[*+?]")  # a reg
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
+# Every credential word of ``_secret_name`` contains one of these (``apikey``, ``authtoken``,
+# ``clientsecret`` ... included), so a name holding none of them, in any case, names no credential.
+_SECRET_STEMS = ("pass", "pwd", "secret", "token", "credential", "key")
+
+
 def _secret_name(name: str | None) -> str | None:
     """The credential word in ``name`` (``DB_PASSWORD`` -> ``password``), or None."""
     if not name or len(name) > 80:
         return None
+    low = name.lower()
+    if not any(stem in low for stem in _SECRET_STEMS):
+        return None  # the parts below are lower-cased pieces of the name (or their singular)
     parts = [_singular(p) for p in _parts(name)]
     if not parts:
         return None
@@ -598,9 +606,27 @@ _BINDING_PARENTS = frozenset({ast.Assign, ast.AnnAssign, ast.NamedExpr, ast.Tupl
                               ast.Compare, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Call})
 
 
-def _bound_name(ctx: FileContext, const: ast.Constant) -> tuple[str | None, str]:
-    """(name, how) for the name a string constant is bound to, or (None, "")."""
-    parent = ctx.index.parent(const)
+def _bound_name(ctx: FileContext, const: ast.Constant, parent: ast.AST | None) -> tuple[str | None, str]:
+    """(name, how) for the name a string constant is bound to, or (None, ""). ``parent`` is the
+    constant's parent node; the most frequent parents (dict displays and calls) come first."""
+    if isinstance(parent, ast.Dict):
+        return _dict_keys(parent).get(id(const)), "is stored under the key"
+    if isinstance(parent, ast.Call):
+        if len(parent.args) < 2 or parent.args[1] is not const:
+            return None, ""
+        key = parent.args[0]
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+            return None, ""
+        func = parent.func
+        getter = (isinstance(func, ast.Attribute) and func.attr in _GETTERS) \
+            or (isinstance(func, ast.Name) and ctx.qualname(func) in ("os.getenv", "os.environ.get"))
+        if getter:
+            return key.value, "is the fallback value for"
+        return None, ""
+    if isinstance(parent, ast.keyword):
+        if parent.arg == "default":
+            return _default_keyword_owner(ctx, parent), "is the default for"
+        return parent.arg, "is passed as keyword"
     if isinstance(parent, ast.Assign) and parent.value is const:
         names = [n for n in (_target_name(t) for t in parent.targets) if n]
         chosen = next((n for n in names if _secret_name(n)), None)
@@ -616,26 +642,11 @@ def _bound_name(ctx: FileContext, const: ast.Constant) -> tuple[str | None, str]
             position = next(i for i, e in enumerate(parent.elts) if e is const)
             return _target_name(outer.targets[0].elts[position]), "is assigned to"
         return None, ""
-    if isinstance(parent, ast.keyword):
-        if parent.arg == "default":
-            return _default_keyword_owner(ctx, parent), "is the default for"
-        return parent.arg, "is passed as keyword"
-    if isinstance(parent, ast.Dict):
-        return _dict_keys(parent).get(id(const)), "is stored under the key"
     if isinstance(parent, ast.Compare) and len(parent.ops) == 1 and isinstance(parent.ops[0], (ast.Eq, ast.NotEq)):
         other = parent.comparators[0] if parent.left is const else parent.left
         return _target_name(other), "is compared with"
     if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
         return _default_owner(ctx, const, parent), "is the default value of parameter"
-    if isinstance(parent, ast.Call) and len(parent.args) >= 2 and parent.args[1] is const:
-        key = parent.args[0]
-        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
-            return None, ""
-        func = parent.func
-        getter = (isinstance(func, ast.Attribute) and func.attr in _GETTERS) \
-            or (isinstance(func, ast.Name) and ctx.qualname(func) in ("os.getenv", "os.environ.get"))
-        if getter:
-            return key.value, "is the fallback value for"
     return None, ""
 
 
@@ -711,13 +722,14 @@ class HardcodedSecret(Rule):
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         value = node.value  # type: ignore[attr-defined]
-        if isinstance(value, bytes):
+        if isinstance(value, str):
+            if len(value) < 4:
+                return
+        elif isinstance(value, bytes):
             if len(value) < 4:
                 return
             value = value.decode("latin-1")
-        elif not isinstance(value, str):
-            return
-        if len(value) < 4:
+        else:
             return
         found = _format_match(value) if len(value) >= 20 else None
         if found:
@@ -730,7 +742,15 @@ class HardcodedSecret(Rule):
             return
         if "://" in value and "@" in value and self._check_url(ctx, node, value):
             return
-        self._check_named(ctx, node, value)
+        if " " in value or len(value) > 4096:
+            return  # prose, SQL, templates: no credential checked by name has a space
+        parent = ctx.index.parent(node)
+        if type(parent) not in _BINDING_PARENTS:
+            return
+        name, how = _bound_name(ctx, node, parent)
+        word = _secret_name(name)
+        if word is not None:
+            self._check_named(ctx, node, value, name, how, word)  # type: ignore[arg-type]
 
     def _check_url(self, ctx: FileContext, node: ast.AST, value: str) -> bool:
         for m in _URL_CREDS.finditer(value):
@@ -747,16 +767,9 @@ class HardcodedSecret(Rule):
             return True
         return False
 
-    def _check_named(self, ctx: FileContext, node: ast.Constant, value: str) -> None:
-        if " " in value or len(value) > 4096:
-            return  # prose, SQL, templates: no credential checked here has a space
-        parent = ctx.index.parent(node)
-        if type(parent) not in _BINDING_PARENTS:
-            return
-        name, how = _bound_name(ctx, node)
-        word = _secret_name(name)
-        if word is None:
-            return
+    def _check_named(self, ctx: FileContext, node: ast.Constant, value: str, name: str, how: str,
+                     word: str) -> None:
+        """``value`` is bound to ``name``, which names a credential (``word``)."""
         password_field = _singular((_parts(name) or [""])[-1]) in _PASSWORD_FIELD
         if not _looks_secret(value, password_field):
             return

@@ -172,17 +172,7 @@ class TlsVerificationDisabled(Rule):
                    confidence=confidence)
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
-        if isinstance(node, ast.Assign):
-            self._assignment(ctx, node)
-        elif isinstance(node, ast.ImportFrom):
-            for alias in node.names:
-                if alias.name == "wrap_socket" and node.module not in _SSL_MODULES:
-                    self._shim_calls(ctx, alias.asname or alias.name)
-        elif isinstance(node, ast.FunctionDef):
-            if node.name == "wrap_socket" and ctx.index.scope_of(node) is ctx.index.module_scope \
-                    and not _verifies(ctx, node):
-                self._shim_calls(ctx, node.name)
-        elif isinstance(node, ast.keyword):
+        if isinstance(node, ast.keyword):  # the most frequent node by far: test it first
             if node.arg == "cert_reqs" and _is_cert_none(ctx, node.value, strings=True):
                 parent = ctx.index.parent(node)
                 if not isinstance(parent, ast.Call):
@@ -191,6 +181,19 @@ class TlsVerificationDisabled(Rule):
                            f"`{ctx.text(parent.func, 50)}` is given `cert_reqs={ctx.text(node.value, 30)}`, "
                            "which accepts a peer certificate without validating it, so the connection can be "
                            "intercepted by anyone able to present a certificate of their own.")
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Attribute) and target.attr in _ASSIGNED_ATTRS:
+                    self._assignment(ctx, node)
+                    break
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name == "wrap_socket" and node.module not in _SSL_MODULES:
+                    self._shim_calls(ctx, alias.asname or alias.name)
+        elif isinstance(node, ast.FunctionDef):
+            if node.name == "wrap_socket" and ctx.index.scope_of(node) is ctx.index.module_scope \
+                    and not _verifies(ctx, node):
+                self._shim_calls(ctx, node.name)
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values):
                 if isinstance(key, ast.Constant) and key.value == "cert_reqs" \
@@ -261,6 +264,8 @@ class TlsVerificationDisabled(Rule):
             if not isinstance(target, ast.Attribute):
                 continue
             attr = target.attr
+            if attr not in _ASSIGNED_ATTRS:
+                continue  # none of the branches below applies
             shown = ctx.text(target, 40)
             if attr == "verify" and ctx.is_false(value):
                 if _resolve(ctx, target.value) in SESSIONS:
@@ -294,6 +299,9 @@ class TlsVerificationDisabled(Rule):
                                "cafile=...)` to the calls that need a private CA.")
 
 
+# the attributes whose assignment _assignment judges (the qualified name of an attribute ends
+# with the attribute: ``ssl._create_default_https_context``)
+_ASSIGNED_ATTRS = frozenset({"verify", "verify_mode", "check_hostname", "_create_default_https_context"})
 _SSL_MODULES = frozenset({"ssl", "_ssl"})
 # keywords of a wrap_socket call that ask for verification (or switch it off, which is reported
 # where it is written): a shim given any of them is not assumed to skip the check

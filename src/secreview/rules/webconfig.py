@@ -37,6 +37,14 @@ def _flask_app(ctx: FileContext, expr: ast.AST | None) -> Level | None:
     return None
 
 
+def _debug_target(target: ast.AST) -> bool:
+    """``x.debug`` or ``x.config[...]``: the assignment targets FlaskDebugMode.check_node looks at."""
+    if isinstance(target, ast.Attribute):
+        return target.attr == "debug"
+    return isinstance(target, ast.Subscript) and isinstance(target.value, ast.Attribute) \
+        and target.value.attr == "config"
+
+
 def _dict_key_true(ctx: FileContext, expr: ast.AST | None, key: str) -> ast.expr | None:
     """The value stored under the constant ``key`` in a dict display, when it is constant true."""
     if not isinstance(expr, ast.Dict):
@@ -149,6 +157,12 @@ class FlaskDebugMode(Rule):
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Assign)
+        # the targets' shape first: it rules out nearly every assignment more cheaply than is_true
+        for target in node.targets:
+            if _debug_target(target):
+                break
+        else:
+            return
         if not ctx.is_true(node.value):
             return
         for target in node.targets:
