@@ -50,8 +50,19 @@ def discover(targets: list[str], exclude: list[str] | None = None) -> list[Targe
         if not os.path.lexists(target):
             raise TargetError(f"no such file or folder: {target}")
         if os.path.isdir(target):
+            cwd = os.getcwd()
+            inside = cwd.rstrip(os.sep) + os.sep
+            base = os.path.abspath(target)
             for path in _walk(target, spec):
-                display = display_path(path)
+                # every walked path starts with ``target``: its absolute form is ``base`` plus the
+                # rest, and inside the working folder the display path is a slice of that (the
+                # same as display_path's relpath, without normalising every path again)
+                rest = path[len(target):]
+                absolute = base + (rest if rest.startswith(os.sep) else os.sep + rest)
+                if absolute.startswith(inside) and os.sep == "/":
+                    display = absolute[len(inside):]
+                else:
+                    display = display_path(path, cwd)
                 found.setdefault(display, Target(path, display))
         else:
             display = display_path(target)
@@ -77,7 +88,7 @@ def _walk(root: str, spec: pathspec.PathSpec):
             continue
         subdirs = []
         for entry in entries:
-            rel = os.path.relpath(entry.path, root).replace(os.sep, "/")
+            rel = os.path.relpath(entry.path, root).replace(os.sep, "/") if spec.patterns else ""
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
