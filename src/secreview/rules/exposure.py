@@ -432,9 +432,18 @@ def _builds_text(ctx: FileContext, expr: ast.AST, depth: int = 0) -> bool:
 
 def _handler_function(ctx: FileContext, func: ast.AST | None) -> bool:
     """A function that answers a request: takes ``req``/``request``, is routed by a decorator, or
-    is an action of a controller or view class."""
+    is an action of a controller or view class. Remembered per function (a function has many
+    handlers)."""
     if not isinstance(func, _FUNCS):
         return False
+    memo = ctx.cache.setdefault("SR912.handlers", {})
+    found = memo.get(func)  # type: ignore[attr-defined]
+    if found is None:
+        found = memo[func] = _answers_request(ctx, func)  # type: ignore[index]
+    return found
+
+
+def _answers_request(ctx: FileContext, func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     names = [a.arg for a in func.args.args]
     if any(n in ("req", "request") for n in names):
         return True
@@ -444,8 +453,13 @@ def _handler_function(ctx: FileContext, func: ast.AST | None) -> bool:
         if _ROUTE_DECORATORS.search(text):
             return True
     cls = ctx.index.class_of(func)
-    return cls is not None and ctx.index.function_of(func) is None and _is_controller(ctx, cls) \
-        and not func.name.startswith("_")
+    if cls is None or ctx.index.function_of(func) is not None:
+        return False
+    controllers = ctx.cache.setdefault("SR912.controllers", {})
+    controller = controllers.get(cls)  # type: ignore[attr-defined]
+    if controller is None:  # the same for every method of the class
+        controller = controllers[cls] = _is_controller(ctx, cls)  # type: ignore[index]
+    return controller and not func.name.startswith("_")
 
 
 @register

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import functools
 import math
 import re
 from collections import Counter
@@ -482,6 +483,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SECRET_STEMS = ("pass", "pwd", "secret", "token", "credential", "key")
 
 
+@functools.lru_cache(maxsize=1 << 14)  # names, keywords and keys repeat a great deal
 def _secret_name(name: str | None) -> str | None:
     """The credential word in ``name`` (``DB_PASSWORD`` -> ``password``), or None."""
     if not name or len(name) > 80:
@@ -592,13 +594,14 @@ _GETTERS = frozenset({"get", "getenv", "setdefault", "pop"})
 _LAST_DICT: list = [None, {}]
 
 
-def _dict_keys(node: ast.Dict) -> dict[int, str]:
-    """Value node id -> constant string key. Remembers the last dict, whose values are visited one
-    after another, so a large literal table costs linear rather than quadratic time."""
+def _secret_keys(node: ast.Dict) -> dict[int, str]:
+    """Value node id -> constant string key, for the keys that name a credential (_secret_name:
+    a value under any other key is not reported). Remembers the last dict, whose values are
+    visited one after another, so a large literal table costs linear rather than quadratic time."""
     if _LAST_DICT[0] is not node:
         _LAST_DICT[0] = node
         _LAST_DICT[1] = {id(v): k.value for k, v in zip(node.keys, node.values)
-                         if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+                         if isinstance(k, ast.Constant) and isinstance(k.value, str) and _secret_name(k.value)}
     return _LAST_DICT[1]
 
 
@@ -610,7 +613,7 @@ def _bound_name(ctx: FileContext, const: ast.Constant, parent: ast.AST | None) -
     """(name, how) for the name a string constant is bound to, or (None, ""). ``parent`` is the
     constant's parent node; the most frequent parents (dict displays and calls) come first."""
     if isinstance(parent, ast.Dict):
-        return _dict_keys(parent).get(id(const)), "is stored under the key"
+        return _secret_keys(parent).get(id(const)), "is stored under the key"
     if isinstance(parent, ast.Call):
         if len(parent.args) < 2 or parent.args[1] is not const:
             return None, ""
