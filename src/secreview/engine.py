@@ -270,7 +270,7 @@ def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) 
     if not ruleset.flow_ids:
         return results
 
-    def rerun(result: FileResult, table: dict) -> FileResult | None:
+    def rerun(result: FileResult, table, demand: frozenset[str] = frozenset()) -> FileResult | None:
         # Only the data flow can change: the pattern findings of the per-file phase are kept.
         parsed = read_source(result.path, result.path, options.max_file_size)
         if isinstance(parsed, Skipped):
@@ -281,7 +281,7 @@ def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) 
             return None
         try:
             ctx = FileContext(parsed, index, result.context)
-            flows, record = taint_run.analyse(ctx, ruleset.flow_ids, tuple(options.taint_specs), table)
+            flows, record = taint_run.analyse(ctx, ruleset.flow_ids, tuple(options.taint_specs), table, demand)
         except (RecursionError, MemoryError):
             return None
         finally:

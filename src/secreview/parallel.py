@@ -265,7 +265,7 @@ def rerun_many_for(options: engine.Options):
     def rerun_many(rerun, items: list) -> list:
         global _RERUN_STATE
         if jobs <= 1 or len(items) < MIN_RERUNS_FOR_POOL or _context().get_start_method() != "fork":
-            return [rerun(result, table) for result, table in items]
+            return [rerun(*item) for item in items]
         _RERUN_STATE = (rerun, items)
         try:
             workers = min(jobs, len(items))
@@ -274,7 +274,7 @@ def rerun_many_for(options: engine.Options):
             with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
                 done = dict(zip(order, pool.map(_rerun_one, order, chunksize=1)))
         except (OSError, BrokenProcessPool):  # no processes to be had: do it here
-            return [rerun(result, table) for result, table in items]
+            return [rerun(*item) for item in items]
         finally:
             _RERUN_STATE = None
         return [done[i] for i in range(len(items))]
@@ -285,8 +285,7 @@ def rerun_many_for(options: engine.Options):
 def _rerun_one(i: int):
     assert _RERUN_STATE is not None
     rerun, items = _RERUN_STATE
-    result, table = items[i]
-    return rerun(result, table)
+    return rerun(*items[i])
 
 
 def _context():

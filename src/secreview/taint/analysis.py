@@ -23,6 +23,7 @@ from typing import NamedTuple
 from secreview.model import Level, Location, TraceStep
 from secreview.rules.base import NOT_CONSTANT, FileContext
 from secreview.taint import markup
+from secreview.taint.demand import Demand
 from secreview.taint.spec import Sink, SpecIndex
 
 MAX_FLOWS = 4
@@ -294,8 +295,10 @@ class State:
 class ModuleTaint:
     """Taint analysis of one module."""
 
-    def __init__(self, ctx: FileContext, spec: SpecIndex, external: ExternalTable | None = None):
+    def __init__(self, ctx: FileContext, spec: SpecIndex, external: ExternalTable | None = None,
+                 demand: frozenset[str] = frozenset()):
         self.ctx = ctx
+        self.demand = demand  # functions (names within the module) other modules want summaries of
         self.index = ctx.index
         self.spec = spec
         self.external = external
@@ -312,6 +315,11 @@ class ModuleTaint:
         self.attr_taint: dict[tuple[ast.AST, str], frozenset] = {}
         self.attr_next: dict[tuple[ast.AST, str], frozenset] = {}
         self.tainted_external: set[str] = set()  # external calls that received real untrusted data
+        # external calls that received only parameters' flows, by the unit making them, and the
+        # functions of this module called with untrusted data: the summaries of these functions
+        # are applied to it, so the summaries of what they pass their parameters to matter
+        self.param_calls: dict[ast.AST, set[str]] = {}
+        self.tainted_called: set[ast.AST] = set()
         # what each unit depends on, to re-run only what a changed summary affects
         self.callees: dict[ast.AST, set[ast.AST]] = {}
         self.attrs_read: dict[ast.AST, set[tuple[ast.AST, str]]] = {}
@@ -351,7 +359,12 @@ class ModuleTaint:
             owner = self._route_owner(func)
             if owner:
                 self.routes[func] = owner
-        units = [self.index.tree, *funcs]
+        # Only the functions untrusted data can reach, or whose summary is wanted, are
+        # interpreted (see taint/demand.py); the others keep an empty summary.
+        plan = Demand(self, funcs, self.demand)
+        needed = plan.initial()
+        position = {func: i for i, func in enumerate(funcs)}
+        units = [self.index.tree, *(f for f in funcs if f in needed)]
         hits: dict[ast.AST, list[Hit]] = {}
         # A summary's version goes up each time it changes; each unit remembers the versions of
         # the summaries it used, so that only a unit that used a summary which changed *after*
@@ -360,7 +373,11 @@ class ModuleTaint:
         used: dict[ast.AST, dict[ast.AST, int]] = {}
         todo = units
         for _ in range(MAX_ROUNDS):
-            for unit in todo:
+            grown: set[ast.AST] = set()
+            i = 0
+            while i < len(todo):
+                unit = todo[i]
+                i += 1
                 summary = self.summaries.get(unit)
                 before = summary.key() if summary is not None else None
                 self.hits = []
@@ -369,6 +386,13 @@ class ModuleTaint:
                 used[unit] = {callee: versions[callee] for callee in self.callees.get(unit, ())}
                 if summary is not None and summary.key() != before:
                     versions[unit] += 1
+                more = plan.after_unit(unit)
+                if more:  # newly needed functions run in this round, in source order
+                    grown |= more
+                    todo = todo[:i] + sorted(set(todo[i:]) | more, key=lambda u: position.get(u, -1))
+            if grown:
+                needed |= grown
+                units = [self.index.tree, *(f for f in funcs if f in needed)]
             self.attr_next = {}
             for writes in self.attr_writes.values():
                 for key, value in writes.items():
@@ -384,6 +408,56 @@ class ModuleTaint:
         self.hits = [hit for unit in units for hit in hits.get(unit, ())]
         return self.hits
 
+    def param_external(self) -> set[str]:
+        """External calls given parameters' flows by the functions whose summaries are applied
+        to untrusted data (called with it here, or demanded by another file), or by the
+        functions of this module those call."""
+        start = set(self.tainted_called)
+        if self.demand:
+            prefix = len(self.module) + 1
+            start |= {func for name, func in self.functions.items() if name[prefix:] in self.demand}
+        seen: set[ast.AST] = set()
+        found: set[str] = set()
+        while start:
+            unit = start.pop()
+            if unit in seen:
+                continue
+            seen.add(unit)
+            found |= self.param_calls.get(unit, set())
+            start |= self.callees.get(unit, set()) - seen
+        return found
+
+    def param_seeded(self, func: ast.AST) -> bool:
+        """Whether a parameter of ``func`` is itself untrusted data (see ``_Unit._param_flows``,
+        which this mirrors): a routed view, a handler method, an API controller's body."""
+        if func in self.routes:
+            return True
+        for src in self.spec.handler_sources:
+            if src.handler_methods and func.name in src.handler_methods \
+                    and self.handler_markers(func) & set(src.handler_bases):
+                return True
+        if self.spec.param_sources:
+            cls = self.class_of(func)
+            if cls is not None:
+                names = {a.arg for a in _params(func)}
+                for src in self.spec.param_sources:
+                    if names & set(src.param_names) and cls.name.endswith(tuple(src.class_suffixes)):
+                        return True
+        return False
+
+    def all_unresolved(self) -> set[str]:
+        """Qualified names of every call into another module, in analysed functions or not (the
+        cross-module step re-analyses a file when one of them returns untrusted data)."""
+        found = set()
+        for call in self.index.of_type(ast.Call):
+            try:
+                qual = self.index.call_name(call)
+            except RecursionError:
+                continue
+            if qual and not qual.startswith("builtins.") and self.local_target(call, qual) is None:
+                found.add(qual.replace("().", ".") if "()." in qual else qual)
+        return found
+
     def exported(self) -> dict[str, dict]:
         """Summaries worth sharing with other modules, by qualified name."""
         out = {}
@@ -395,6 +469,8 @@ class ModuleTaint:
 
     def _unit(self, node: ast.AST) -> None:
         self._current_callees = self.callees.setdefault(node, set())
+        self._current_param_calls = self.param_calls.setdefault(node, set())
+        self._current_param_calls.clear()
         self._current_attrs = self.attrs_read.setdefault(node, set())
         self._current_callees.clear()
         self._current_attrs.clear()
@@ -469,20 +545,27 @@ class ModuleTaint:
             found |= {q for q in (self.index.qualname(b) for b in cls.bases) if q}
         return frozenset(found)
 
-    def resolve_call(self, call: ast.Call, qualname: str | None) -> _Resolved:
-        """Where the summary of what ``call`` calls is to be found (it depends only on the call)."""
-        func = call.func
+    def local_target(self, call: ast.Call, qualname: str | None) -> ast.AST | None:
+        """The function of this module ``call`` calls, if it is one."""
         if qualname and "()." in qualname:
             qualname = qualname.replace("().", ".")  # Svc().restart / s = Svc(); s.restart -> Svc.restart
         if qualname and qualname in self.functions:
-            return _Resolved(self.functions[qualname], qualname.rsplit(".", 1)[-1], None, None)
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls"):
+            return self.functions[qualname]
+        func = call.func
+        if type(func) is ast.Attribute and type(func.value) is ast.Name and func.value.id in ("self", "cls"):
             cls = self.class_of(call)
             scope = self.index.inner_scope(cls) if cls is not None else None
             if scope is not None:
-                node = self.functions.get(f"{scope.name}.{func.attr}")
-                if node is not None:
-                    return _Resolved(node, func.attr, None, None)
+                return self.functions.get(f"{scope.name}.{func.attr}")
+        return None
+
+    def resolve_call(self, call: ast.Call, qualname: str | None) -> _Resolved:
+        """Where the summary of what ``call`` calls is to be found (it depends only on the call)."""
+        local = self.local_target(call, qualname)
+        if local is not None:
+            return _Resolved(local, local.name, None, None)
+        if qualname and "()." in qualname:
+            qualname = qualname.replace("().", ".")
         if qualname and not qualname.startswith("builtins."):
             found = self.external.get(qualname, self.module) if self.external else None
             return _Resolved(None, qualname.rsplit(".", 1)[-1], qualname, found)
@@ -529,9 +612,11 @@ class ExternalTable:
     """Other modules' summaries by qualified name, found by the full name or, when the module
     path differs (a project checked out under another folder), by the last two parts."""
 
-    def __init__(self, summaries: dict[str, Summary]):
+    def __init__(self, summaries: dict[str, Summary], source_returning: frozenset[str] = frozenset()):
         self.full = summaries
         self.excluded: str | None = None  # a module prefix whose summaries this view leaves out
+        # short names of the functions whose result carries untrusted data (see taint/demand.py)
+        self.source_returning = source_returning
         self.tail: dict[str, list[str]] = {}
         for key in summaries:
             parts = key.split(".")
@@ -547,7 +632,26 @@ class ExternalTable:
         """A view without ``module``'s own summaries (no copy: the table is shared)."""
         view = ExternalTable.__new__(ExternalTable)
         view.full, view.tail, view.excluded = self.full, self.tail, module + "."
+        view.source_returning = self.source_returning
         return view
+
+    def keys_for(self, qualname: str, module: str) -> list[str]:
+        """Every key :meth:`key` could answer for ``qualname`` in a table holding a subset of
+        these keys: the exact one and every one that matches by its last parts."""
+        if qualname.startswith("."):
+            level = len(qualname) - len(qualname.lstrip("."))
+            package = module.split(".")[:-level] if level <= module.count(".") + 1 else []
+            qualname = ".".join([*package, qualname.lstrip(".")])
+        found = [qualname] if qualname in self.full else []
+        parts = qualname.split(".")
+        if len(parts) >= 2:
+            for key in self.tail.get(".".join(parts[-2:]), ()):
+                key_parts = key.split(".")
+                n = min(len(parts), len(key_parts))
+                if key_parts[-n:] == parts[-n:] and key not in found:
+                    found.append(key)
+        own = module + "."
+        return [key for key in found if not key.startswith(own)]
 
     def get(self, qualname: str, module: str) -> Summary | None:
         key = self.key(qualname, module)
@@ -1204,10 +1308,18 @@ class _Unit:
             return EMPTY
         if facts.resolved is not None:
             summary, name = self.mod.use_summary(facts.resolved)
+            local = facts.resolved.local
+            if local is not None and local not in self.mod.tainted_called \
+                    and any(not f.is_param for t in (*arg_taints, *kw_taints.values()) for f in t):
+                self.mod.tainted_called.add(local)
             if summary is not None:
                 return self._apply_summary(node, summary, name, arg_taints, kw_taints)
-        if qual in self.mod.unresolved and any(not f.is_param for t in (*arg_taints, *kw_taints.values()) for f in t):
-            self.mod.tainted_external.add(qual)
+        if qual in self.mod.unresolved:
+            passed = [f for t in (*arg_taints, *kw_taints.values()) for f in t]
+            if any(not f.is_param for f in passed):
+                self.mod.tainted_external.add(qual)
+            elif passed:
+                self.mod._current_param_calls.add(qual)
         everything = _union(receiver, *arg_taints, *kw_taints.values())
         if not everything:
             return EMPTY

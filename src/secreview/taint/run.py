@@ -9,7 +9,7 @@ from secreview.model import Finding, Level
 from secreview.rules import registry
 from secreview.rules.base import FileContext
 from secreview.taint import spec as spec_mod
-from secreview.taint.analysis import MARKUP_KIND, ExternalTable, Hit, ModuleTaint, Summary, _flow_rank, markup_mark
+from secreview.taint.analysis import MARKUP_KIND, ExternalTable, Flow, Hit, ModuleTaint, Summary, _flow_rank, markup_mark
 
 # A pattern rule's finding gives way to the data-flow finding on the same call.
 SUPERSEDES = {
@@ -42,11 +42,11 @@ _INDEXES: dict[tuple[str, ...], spec_mod.SpecIndex] = {}
 
 
 def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] = (),
-            external: ExternalTable | None = None) -> tuple[list[Finding], dict]:
+            external: ExternalTable | None = None, demand: frozenset[str] = frozenset()) -> tuple[list[Finding], dict]:
     """Taint findings for one file (only for selected flow rules) and its record for the
-    cross-module step."""
+    cross-module step. ``demand``: functions of this file whose summaries other files want."""
     spec = spec_index(extra_specs)
-    module = ModuleTaint(ctx, spec, external)
+    module = ModuleTaint(ctx, spec, external, demand)
     hits = module.run()
     findings = []
     seen: dict[tuple, Finding] = {}
@@ -73,9 +73,15 @@ def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] =
             seen[key] = finding
             findings.append(finding)
     findings.sort(key=Finding.sort_key)
-    record = {"module": ctx.index.module, "summaries": module.exported(), "calls": sorted(module.unresolved),
+    prefix = len(ctx.index.module) + 1
+    record = {"module": ctx.index.module, "summaries": module.exported(),
+              "calls": sorted(module.unresolved | module.all_unresolved()),
               "tainted_calls": sorted(module.tainted_external),
-              "sanitized_sinks": [list(pos) for pos in sorted(module.sanitized_sinks)]}
+              "param_calls": sorted(module.param_external() - module.tainted_external),
+              "sanitized_sinks": [list(pos) for pos in sorted(module.sanitized_sinks)],
+              # every function, analysed or not, so that other files can ask for its summary
+              "functions": sorted(name[prefix:] for name in module.functions),
+              "demanded": sorted(demand)}
     return findings, record
 
 
@@ -133,47 +139,153 @@ def merge(pattern: list[Finding], flows: list[Finding], sanitized: list | tuple 
 
 
 def _serially(rerun, items: list) -> list:
-    return [rerun(result, table) for result, table in items]
+    return [rerun(*item) for item in items]
 
 
 def project(results: list, rerun, rerun_many=_serially) -> list:
     """The cross-module step: re-analyse files whose calls reach another module's summary, until
     nothing changes (bounded). After the first round a file is analysed again only if a summary
     it uses changed in the round before. Within a round the table of summaries is fixed, so the
-    files of a round are independent: ``rerun_many(rerun, [(result, table), ...])`` analyses
-    them (in order, or in worker processes) and returns the new results in the same order."""
-    raw: dict[str, dict] = {}
-    for result in results:
-        _collect(raw, result)
+    files of a round are independent: ``rerun_many(rerun, [(result, table, demand), ...])``
+    analyses them (in order, or in worker processes) and returns the new results in the same
+    order; ``demand`` names the functions of the file whose summaries other files want.
+
+    The per-file phase computes summaries only for the functions untrusted data reaches in their
+    own file (taint/demand.py). The others are computed here when asked for, by analysing their
+    file again with them demanded: first the functions a file passes untrusted data to
+    (``tainted_calls``), then, for the files about to be analysed with the table of summaries,
+    the functions they pass their parameters to (``param_calls``), so that a summary applied
+    there can follow its parameters one module further, as a summary of the per-file phase
+    would."""
+    results = list(results)
+    owners = _owners(results)
+    demands = _Demands(owners, rerun, rerun_many)
+    results = demands.serve(results, range(len(results)), ("tainted_calls",), None)
+    raw = _collect_all(results)
     if not raw:
         return results
     parsed = _Summaries(raw)
     changed_names: set[str] | None = None  # None: the first round, every file may be affected
     for _ in range(MAX_PROJECT_ROUNDS):
-        everything = ExternalTable(parsed)
-        pending = []
-        for i, result in enumerate(results):
-            record = getattr(result, "taint", None) or {}
-            module = record.get("module", "")
-            uses = _used(record, everything, module)
-            if uses and (changed_names is None or uses & changed_names):
-                pending.append((i, everything.without_module(module)))
+        everything = ExternalTable(parsed, _source_returning(raw))
+        pending = _pending(results, everything, changed_names)
+        served = demands.serve(results, pending, ("param_calls",), everything)
+        if served is not results:  # the new summaries join the table before it is used
+            results = served
+            raw, parsed = _refresh(raw, parsed, _collect_all(results))
+            everything = ExternalTable(parsed, _source_returning(raw))
+            pending = _pending(results, everything, changed_names)
         updated = list(results)
-        for (i, _), new in zip(pending, rerun_many(rerun, [(results[i], table) for i, table in pending])):
+        items = [(results[i], everything.without_module(_module(results[i])), _demanded(results[i].taint or {}))
+                 for i in pending]
+        for i, new in zip(pending, rerun_many(rerun, items)):
+            demands.tabled.add(i)
             old = results[i]
             if new is not None and (new.findings != old.findings or new.taint != old.taint):
                 updated[i] = new
-        new_raw: dict[str, dict] = {}
-        for result in updated:
-            _collect(new_raw, result)
+        updated = demands.serve(updated, range(len(updated)), ("tainted_calls",), everything)
+        new_raw = _collect_all(updated)
         results = updated
         changed_names = {name for name in set(raw) | set(new_raw) if raw.get(name) != new_raw.get(name)}
         if not changed_names:
             break
-        raw = new_raw
-        parsed = _Summaries({name: (dict.__getitem__(parsed, name) if name in parsed and name not in changed_names
-                                    else data) for name, data in raw.items()})
+        raw, parsed = _refresh(raw, parsed, new_raw)
     return _supersede_across(results)
+
+
+def _module(result) -> str:
+    return (getattr(result, "taint", None) or {}).get("module", "")
+
+
+def _demanded(record: dict) -> frozenset[str]:
+    return frozenset(record.get("demanded", ()))
+
+
+def _collect_all(results: list) -> dict[str, dict]:
+    raw: dict[str, dict] = {}
+    for result in results:
+        _collect(raw, result)
+    return raw
+
+
+def _refresh(raw: dict, parsed: _Summaries, new_raw: dict) -> tuple[dict, _Summaries]:
+    """The table's summaries after ``raw`` became ``new_raw`` (decoded ones kept if unchanged)."""
+    return new_raw, _Summaries({name: (dict.__getitem__(parsed, name) if name in parsed and raw.get(name) == data
+                                       else data) for name, data in new_raw.items()})
+
+
+def _pending(results: list, table: ExternalTable, changed_names: set[str] | None) -> list[int]:
+    """Files to analyse again with the table: those using a summary (that changed)."""
+    pending = []
+    for i, result in enumerate(results):
+        record = getattr(result, "taint", None) or {}
+        module = record.get("module", "")
+        uses = _used(record, table, module)
+        if uses and (changed_names is None or uses & changed_names):
+            pending.append(i)
+    return pending
+
+
+def _owners(results: list) -> dict[str, list[tuple[int, str]]]:
+    """Full name of every function of every file -> (file's position, name within its module)."""
+    owners: dict[str, list[tuple[int, str]]] = {}
+    for i, result in enumerate(results):
+        record = getattr(result, "taint", None) or {}
+        module = record.get("module", "")
+        for name in record.get("functions", ()):
+            owners.setdefault(f"{module}.{name}", []).append((i, name))
+    return owners
+
+
+class _Demands:
+    """Summaries asked for across files, and the files that serve them (see :func:`project`)."""
+
+    def __init__(self, owners: dict[str, list[tuple[int, str]]], rerun, rerun_many):
+        self.owners = owners
+        self.defined = ExternalTable(dict.fromkeys(owners))
+        self.rerun = rerun
+        self.rerun_many = rerun_many
+        self.tabled: set[int] = set()  # files analysed with other modules' summaries
+        self.asked: dict[int, set[str]] = {}  # functions each file was asked for
+
+    def serve(self, results: list, callers, kinds: tuple[str, ...], table: ExternalTable | None) -> list:
+        """Analyse again, with the functions demanded, the files whose functions the ``callers``
+        (positions) pass data to in calls of ``kinds`` and have no summary for yet. A file is
+        analysed as it was last: with the table when it already was, without before. The same
+        list comes back when nothing was asked for."""
+        wants: dict[int, set[str]] = {}
+        for i in callers:
+            record = getattr(results[i], "taint", None) or {}
+            module = record.get("module", "")
+            for kind in kinds:
+                for qualname in record.get(kind, ()):
+                    for key in self.defined.keys_for(qualname, module):
+                        for j, name in self.owners[key]:
+                            if name not in self.asked.get(j, ()) and name not in _demanded(results[j].taint or {}):
+                                wants.setdefault(j, set()).add(name)
+        if not wants:
+            return results
+        order = sorted(wants)
+        items = []
+        for j in order:
+            self.asked.setdefault(j, set()).update(wants[j])
+            view = table.without_module(_module(results[j])) if table is not None and j in self.tabled else None
+            items.append((results[j], view, _demanded(results[j].taint or {}) | wants[j]))
+        out = list(results)
+        for j, new in zip(order, self.rerun_many(self.rerun, items)):
+            if new is not None:
+                out[j] = new
+        return out
+
+
+def _source_returning(raw: dict[str, dict]) -> frozenset[str]:
+    """Short names of the functions whose summary returns untrusted data (not a parameter)."""
+    found = set()
+    for name, data in raw.items():
+        returns = data.returns if isinstance(data, Summary) else data.get("returns", ())
+        if any(not (f.kind if isinstance(f, Flow) else f["kind"]).startswith("param:") for f in returns):
+            found.add(name.rsplit(".", 1)[-1])
+    return frozenset(found)
 
 
 class _Summaries(dict):

@@ -1,0 +1,358 @@
+"""Which functions of a module the taint analysis has to interpret: the ones untrusted data can
+reach, and the ones whose summary another module asks for.
+
+Most functions of a large project never see untrusted data: interpreting them only to compute a
+summary nobody applies was most of the data-flow time. A function is analysed when it is *needed*:
+
+- it may read a source: a source's name appears in its text (the last part of a source's
+  qualified name, a source method, a request-object name, or a local alias imported for a
+  source), or its parameters are sources (routed views, handler methods, API controller bodies),
+  or it is a method of a request-handler class;
+- another module passes untrusted data to it (``demand``, filled in by the cross-module step);
+- a needed function calls it (its summary is applied there), it is nested in a needed function
+  or encloses one (closures share state);
+- it reads ``self.x`` that a needed method wrote, or writes ``self.x`` that a needed method reads;
+- it reads a module-level name the module body bound to untrusted data, or calls a function of
+  this module whose result carries untrusted data.
+
+Every test is conservative: it only ever adds functions, so a function left out is one whose
+analysis could not change a finding or a summary that is used. The functions are grouped by
+their outermost function (a method, or a module-level function): groups are needed as a whole.
+"""
+
+from __future__ import annotations
+
+import ast
+from bisect import bisect_right
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from secreview.taint.analysis import ModuleTaint
+
+def occurrences(text: str, word: str, start: int = 0, end: int | None = None) -> list[int]:
+    """Offsets where ``word`` occurs in ``text[start:end]`` as a whole identifier (``str.find``
+    and a look at the neighbours: many times faster than a regular expression with ``\\b``)."""
+    found = []
+    end = len(text) if end is None else end
+    size = len(word)
+    at = text.find(word, start, end)
+    while at >= 0:
+        after = at + size
+        if (at == 0 or not _is_word(text[at - 1])) and (after >= len(text) or not _is_word(text[after])):
+            found.append(at)
+        at = text.find(word, after, end)
+    return found
+
+
+def _is_word(char: str) -> bool:
+    return char == "_" or char.isalnum()
+
+
+class Demand:
+    """The needed functions of one module, grown as the analysis learns more."""
+
+    def __init__(self, mod: ModuleTaint, functions: list[ast.AST], demand: frozenset[str] = frozenset()):
+        self.mod = mod
+        self.index = mod.index
+        self.text = mod.ctx.source.text
+        self.functions = functions
+        self.demand = demand
+        # group of each function: its outermost enclosing function (itself at the top level)
+        self.group: dict[ast.AST, ast.AST] = {}
+        self.members: dict[ast.AST, list[ast.AST]] = {}
+        for func in functions:  # preorder: an enclosing function comes before what it encloses
+            outer = self.index.function_of(func)
+            top = func if outer is None else self.group.get(outer, outer)
+            self.group[func] = top
+            self.members.setdefault(top, []).append(func)
+        # Groups never share a line (a ``def`` starts a line and its body ends its last one), so
+        # a line number tells the group: by the first and last lines, in order.
+        self.groups = sorted(self.members, key=lambda g: g.lineno)
+        self.first = [g.lineno for g in self.groups]
+        self.last = [g.end_lineno or g.lineno for g in self.groups]
+        self.needed: set[ast.AST] = set()  # needed groups
+        self._calls: dict[ast.AST | None, list[ast.Call]] | None = None
+        self._seen_attrs: set[tuple[ast.AST, str]] = set()
+        self._tainted_names: set[str] = set()
+        self._returning: set[ast.AST] = set()
+        self._mentioned: dict[str, bool] = {}
+        # Lines are counted on "\n" as ``ast`` counts them; with other line ends (a bare "\r")
+        # every function is needed.
+        text = self.text
+        self._lines_ok = "\r" not in text or text.count("\r") == text.count("\r\n")
+
+    # ------------------------------------------------------------------ start
+
+    def initial(self) -> set[ast.AST]:
+        """The functions needed before any is analysed."""
+        if not self._lines_ok:
+            return self._add(self.groups)
+        seeds: list[ast.AST] = self._groups_at(sorted(self._source_offsets()))
+        mod = self.mod
+        facts = _spec_facts(mod.spec)
+        check_handlers = any(self._mentions(root) for root in facts.handler_roots)
+        for func in self.functions:
+            if mod.param_seeded(func) or check_handlers and mod.handler_markers(func) & facts.handler_bases:
+                seeds.append(self.group[func])
+        if self.demand:
+            prefix = len(mod.module) + 1
+            seeds += [self.group[func] for name, func in mod.functions.items()
+                      if name[prefix:] in self.demand and func in self.group]
+        external = mod.external
+        if external is not None and external.source_returning:
+            seeds += self._calling_sources(external)
+        seeds += self._callees(None)  # what the module body calls (the body is always analysed)
+        return self._add(seeds)
+
+    def _source_offsets(self) -> set[int]:
+        """Where the text may name a source. A name of a module's attribute (``os.environ``) counts
+        bare (``from os import environ``) or after the name of what it hangs off or a local alias;
+        a method of an object (``open(p).read``, ``parse_args``) and a source method count
+        anywhere; a request attribute counts after a request object's name (``req.GET``)."""
+        text = self.text
+        facts = _spec_facts(self.mod.spec)
+        aliases = set()  # local names imported for a source or what one hangs off, under another name
+        for name, bindings in self.index.module_scope.bindings.items():
+            for binding in bindings:
+                qual = binding.qualname
+                if binding.kind == "import" and qual in facts.prefixes and name != qual.rsplit(".", 1)[-1]:
+                    aliases.add(name)
+        found: set[int] = set()
+        for name in sorted(aliases):
+            found.update(occurrences(text, name))
+        for word in facts.anywhere:
+            found.update(occurrences(text, word))
+        for word, roots in facts.objects.items():
+            if "builtins" in roots or any(self._mentions(root) for root in sorted(roots)):
+                found.update(occurrences(text, word))
+        for (root, word), (owners, bare) in facts.attributes.items():
+            if root is not None and not self._mentions(root):
+                continue
+            accepted = owners | aliases
+            for at in occurrences(text, word):
+                before = _word_before(text, at)
+                if before in accepted or before is None and bare:
+                    found.add(at)
+        for base, attrs in facts.receivers.items():
+            for at in occurrences(text, base):
+                attr = _word_after(text, at + len(base))
+                if attr is not None and attr in attrs:
+                    found.add(at)
+        return found
+
+    def _calling_sources(self, external) -> list[ast.AST]:
+        """Groups calling a function of another module whose result is untrusted data."""
+        module = self.mod.module
+        names = external.source_returning
+        found = []
+        for group, calls in self._calls_by_group().items():
+            if group is None or group in found:
+                continue
+            for call in calls:
+                func = call.func
+                short = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else None
+                if short not in names:
+                    continue
+                try:
+                    qual = self.index.call_name(call)
+                except RecursionError:
+                    qual = None
+                if qual and "()." in qual:
+                    qual = qual.replace("().", ".")
+                summary = external.get(qual, module) if qual else None
+                if summary is not None and any(not f.is_param for f in summary.returns):
+                    found.append(group)
+                    break
+        return found
+
+    def _mentions(self, word: str) -> bool:
+        """Whether the text holds ``word`` as a whole identifier (remembered per word)."""
+        known = self._mentioned.get(word)
+        if known is None:
+            text = self.text
+            known = False
+            at = text.find(word)
+            while at >= 0:
+                after = at + len(word)
+                if (at == 0 or not _is_word(text[at - 1])) and (after >= len(text) or not _is_word(text[after])):
+                    known = True
+                    break
+                at = text.find(word, after)
+            self._mentioned[word] = known
+        return known
+
+    # ------------------------------------------------------------------ growing
+
+    def _add(self, groups) -> set[ast.AST]:
+        """Mark ``groups`` needed, closed over the calls they make: the functions newly needed."""
+        new: set[ast.AST] = set()
+        todo = [g for g in groups if g not in self.needed]
+        while todo:
+            group = todo.pop()
+            if group in self.needed:
+                continue
+            self.needed.add(group)
+            new.update(self.members[group])
+            todo.extend(g for g in self._callees(group) if g not in self.needed)
+        return new
+
+    def after_unit(self, unit: ast.AST) -> set[ast.AST]:
+        """Functions newly needed once ``unit`` has been analysed."""
+        if len(self.needed) == len(self.groups):
+            return set()
+        mod = self.mod
+        more: list[ast.AST] = []
+        if unit is self.index.tree:  # module-level names bound to untrusted data: their readers
+            state = mod.final_env.get(unit)
+            if state is not None:
+                names = {name for name, taint in state.env.items() if taint}
+                names |= {key[0] for key, taint in state.slots.items() if taint}
+                names -= self._tainted_names
+                if names:
+                    self._tainted_names |= names
+                    more += self._groups_with(frozenset(names))
+        else:  # a function whose result is untrusted data: its callers
+            summary = mod.summaries.get(unit)
+            if summary is not None and unit not in self._returning \
+                    and any(not f.is_param for f in summary.returns):
+                self._returning.add(unit)
+                more += self._groups_with(frozenset({unit.name}))
+        # ``self.x`` given untrusted data: the methods of the class that mention ``x``
+        written = [key for key, taint in mod.attr_writes.get(unit, {}).items()
+                   if key not in self._seen_attrs and any(not f.is_param for f in taint)]
+        for cls, attr in written:
+            self._seen_attrs.add((cls, attr))
+            more += self._groups_with(frozenset({attr}), cls.lineno, cls.end_lineno or cls.lineno)
+        return self._add(more) if more else set()
+
+    # ------------------------------------------------------------------ where things are
+
+    def _group_at(self, line: int) -> ast.AST | None:
+        i = bisect_right(self.first, line) - 1
+        return self.groups[i] if i >= 0 and line <= self.last[i] else None
+
+    def _groups_with(self, words, first: int = 1, last: int | None = None) -> list[ast.AST]:
+        """Groups not yet needed whose lines (within ``first``..``last``) hold one of ``words``
+        as a whole identifier."""
+        if not words or not self.groups:
+            return []
+        return self._groups_at(sorted({at for word in words for at in occurrences(self.text, word)}), first, last)
+
+    def _groups_at(self, offsets: list[int], first: int = 1, last: int | None = None) -> list[ast.AST]:
+        """Groups not yet needed holding one of the (sorted) character ``offsets`` on a line
+        within ``first``..``last``."""
+        text = self.text
+        found: list[ast.AST] = []
+        seen: set[ast.AST] = set()
+        line, previous = 1, 0
+        for at in offsets:
+            line += text.count("\n", previous, at)
+            previous = at
+            if line < first:
+                continue
+            if last is not None and line > last:
+                break
+            group = self._group_at(line)
+            if group is not None and group not in self.needed and group not in seen:
+                seen.add(group)
+                found.append(group)
+        return found
+
+    def _calls_by_group(self) -> dict[ast.AST | None, list[ast.Call]]:
+        if self._calls is None:
+            self._calls = {}
+            for call in self.index.of_type(ast.Call):
+                self._calls.setdefault(self._group_at(call.lineno), []).append(call)
+        return self._calls
+
+    def _callees(self, group: ast.AST | None) -> list[ast.AST]:
+        """Groups of the functions of this module that ``group`` calls (None: the module body)."""
+        found = []
+        mod = self.mod
+        for call in self._calls_by_group().get(group, ()):
+            try:
+                qual = self.index.call_name(call)
+            except RecursionError:
+                qual = None
+            target = mod.local_target(call, qual)
+            if target is not None:
+                found.append(self.group[target])
+        return found
+
+
+_BLANK = " \t\r\n\f\\"  # what may stand between a name, its dot and the attribute
+
+
+def _word_before(text: str, at: int) -> str | None:
+    """The identifier before a ``.`` that precedes offset ``at`` (blanks allowed), or None when
+    no ``.`` precedes it; "" when something other than an identifier does."""
+    i = at - 1
+    while i >= 0 and text[i] in _BLANK:
+        i -= 1
+    if i < 0 or text[i] != ".":
+        return None
+    i -= 1
+    while i >= 0 and text[i] in _BLANK:
+        i -= 1
+    end = i + 1
+    while i >= 0 and _is_word(text[i]):
+        i -= 1
+    return text[i + 1:end]
+
+
+def _word_after(text: str, at: int) -> str | None:
+    """The identifier after a ``.`` that follows offset ``at`` (blanks allowed), or None."""
+    i, size = at, len(text)
+    while i < size and text[i] in _BLANK:
+        i += 1
+    if i >= size or text[i] != ".":
+        return None
+    i += 1
+    while i < size and text[i] in _BLANK:
+        i += 1
+    start = i
+    while i < size and _is_word(text[i]):
+        i += 1
+    return text[start:i] or None
+
+
+class _SpecFacts:
+    """What the seed search needs of a source specification, worked out once per specification."""
+
+    def __init__(self, spec):
+        self.prefixes: set[str] = set()  # every source name and every dotted prefix of one
+        # (root, last name) of a source that is an attribute of a module or of an object a
+        # module has (``os.environ``: root None, the module itself names it; ``flask.request.args``:
+        # root ``flask``, which the file must mention) -> (the names it may follow, whether it
+        # may stand alone: only a module's own attribute can be imported by its name)
+        self.attributes: dict[tuple[str | None, str], tuple[set[str], bool]] = {}
+        # attribute of an object made by a call (``open(p).read``) -> the roots of those sources
+        self.objects: dict[str, set[str]] = {}
+        for name in spec.source_names:
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):
+                self.prefixes.add(".".join(parts[:i]))
+            if len(parts) < 2:
+                self.objects.setdefault(name, set()).add("builtins")
+            elif parts[-2].endswith("()"):
+                self.objects.setdefault(parts[-1], set()).add(parts[0])
+            else:
+                key = (None if len(parts) == 2 else parts[0], parts[-1])
+                owners, bare = self.attributes.get(key, (set(), False))
+                if parts[0] != "builtins":
+                    owners.add(parts[-2])
+                self.attributes[key] = (owners, bare or len(parts) == 2)
+        self.anywhere = sorted(spec.source_methods)
+        self.receivers = {base: frozenset(attrs) for base, attrs in spec.receiver_attrs.items()}
+        self.handler_bases = frozenset(b for src in spec.handler_sources for b in src.handler_bases)
+        self.handler_roots = sorted({b.split(".")[0] for b in self.handler_bases})
+
+
+_FACTS: dict[int, tuple[object, _SpecFacts]] = {}
+
+
+def _spec_facts(spec) -> _SpecFacts:
+    found = _FACTS.get(id(spec))
+    if found is None or found[0] is not spec:
+        found = _FACTS[id(spec)] = (spec, _SpecFacts(spec))
+    return found[1]

@@ -1,0 +1,199 @@
+"""Demand-driven data flow (taint/demand.py): only the functions untrusted data can reach, or
+whose summary another file asks for, are interpreted; and that never changes a finding."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from secreview import discover, engine
+from secreview.engine import Options
+from secreview.rules.base import FileContext
+from secreview.source.index import Index
+from secreview.source.parse import parse_bytes
+from secreview.taint import demand as demand_mod
+from secreview.taint import run as taint_run
+from secreview.taint.analysis import ModuleTaint
+
+from fixture_harness import fixture_files
+
+
+def _analysed(code: str, demand: frozenset[str] = frozenset()) -> list[str]:
+    """Names of the functions the analysis interpreted, in source order."""
+    source = parse_bytes(textwrap.dedent(code).encode(), "mod.py")
+    index = Index(source.tree, "mod", frozenset({ast.Call}))
+    module = ModuleTaint(FileContext(source, index), taint_run.spec_index(), None, demand)
+    module.run()
+    return [func.name for func in index.functions if func in module.final_env]
+
+
+def test_functions_no_untrusted_data_reaches_are_not_interpreted():
+    assert _analysed("""
+        import os, subprocess
+
+        def handler():
+            name = os.environ["NAME"]
+            return tidy(name)
+
+        def tidy(value):
+            return value.strip()
+
+        def unrelated(path):
+            subprocess.call("ls " + path, shell=True)
+
+        def lookup(req):
+            # the request's environment is the server's, not the sender's: not a source name
+            return req.environ["nova.context"]
+        """) == ["handler", "tidy"]
+
+
+@pytest.mark.parametrize("code", [
+    "def f(request):\n    return request.GET['q']\n",
+    "def f(self):\n    return self.request.body\n",
+    "from os import environ as E\n\ndef f():\n    return E['HOME']\n",
+    "import sys as system\n\ndef f():\n    return system.argv[1]\n",
+    "import os\n\ndef f():\n    return (os\n            .environ['HOME'])\n",
+    "from sys import argv\n\ndef f():\n    return argv[1]\n",
+    "def f():\n    return input()\n",
+    "def f(path):\n    with open(path) as handle:\n        return handle.read()\n",
+    "def f(sock):\n    return sock.recv(1024)\n",
+    "class FlavorsController:\n    def create(self, req, body):\n        return body\n",
+])
+def test_a_function_that_may_read_a_source_is_interpreted(code):
+    assert _analysed(code) == (["f"] if "def f" in code else ["create"])
+
+
+@pytest.mark.parametrize("code", [
+    '"""Handle the request and read the input."""\n\ndef f(request_id):\n    return request_id\n',
+    "def f(req):\n    return req.environ['ctx']\n",
+    "import flask_like\n\ndef f(data):\n    return data.args\n",
+])
+def test_words_that_only_look_like_sources_do_not_count(code):
+    assert _analysed(code) == []
+
+
+def test_a_demanded_function_and_what_it_calls_are_interpreted():
+    code = """
+        import subprocess
+
+        def run_command(cmd):
+            return _spawn(cmd)
+
+        def _spawn(cmd):
+            return subprocess.call(cmd, shell=True)
+
+        def other(cmd):
+            return cmd
+        """
+    assert _analysed(code) == []
+    assert _analysed(code, frozenset({"run_command"})) == ["run_command", "_spawn"]
+
+
+SHAPES = {
+    "attribute": """
+        import os, sys
+
+        class Job:
+            def load(self):
+                self.cmd = sys.argv[1]
+
+            def run(self):
+                os.system(self.cmd)
+        """,
+    "module name": """
+        import os, sys
+
+        ARGUMENT = sys.argv[1]
+
+        def go():
+            os.system(ARGUMENT)
+        """,
+    "helper result": """
+        import os
+
+        def ask():
+            return input("command: ")
+
+        def go():
+            os.system(ask())
+        """,
+    "closure": """
+        import os, sys
+
+        def outer():
+            value = sys.argv[1]
+
+            def inner():
+                os.system(value)
+            return inner
+        """,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_untrusted_data_reaching_a_function_without_a_source_name_is_followed(shape):
+    review = engine.review_text(textwrap.dedent(SHAPES[shape]), "job.py")
+    assert [(f.rule_id, f.snippet) for f in review.findings if f.rule_id == "SR111"] == [
+        ("SR111", "os.system(self.cmd)" if shape == "attribute" else
+         "os.system(ARGUMENT)" if shape == "module name" else
+         "os.system(ask())" if shape == "helper result" else "os.system(value)")]
+
+
+def test_demand_never_changes_a_finding_of_the_fixtures(monkeypatch):
+    """Every fixture file gives the same findings when every function is interpreted."""
+    options = Options(test_policy="keep")
+    ruleset = engine.RuleSet.from_options(options)
+
+    def findings():
+        out = []
+        for path in fixture_files():
+            with open(path, "rb") as handle:
+                result = engine.review_bytes(handle.read(), str(path), ruleset, options)
+            out.extend((f.location.path, f.location.line, f.rule_id, f.message) for f in result.findings)
+        return sorted(out)
+
+    demanded = findings()
+    assert any(rule.startswith("SR1") for _, _, rule, _ in demanded)
+    monkeypatch.setattr(demand_mod.Demand, "initial", lambda self: self._add(self.groups))
+    assert findings() == demanded
+
+
+CALLER = """
+from flask import request
+
+from .helpers import run_command
+
+
+def view():
+    return run_command(request.args["cmd"])
+"""
+HELPERS = """
+import subprocess
+
+
+def run_command(cmd):
+    return subprocess.call(cmd, shell=True)
+
+
+def unused(cmd):
+    return subprocess.call(cmd, shell=True)
+"""
+
+
+def test_another_file_asks_for_the_summary_it_needs(tmp_path, monkeypatch):
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "views.py").write_text(CALLER)
+    (pkg / "helpers.py").write_text(HELPERS)
+    monkeypatch.chdir(tmp_path)
+    review = engine.run(discover.discover(["app"]), Options(jobs=1))
+    [finding] = [f for f in review.findings if f.rule_id == "SR111"]
+    assert (finding.location.path, finding.location.line) == ("app/helpers.py", 6)
+    assert [(s.location.path, s.location.line) for s in finding.trace][0] == ("app/views.py", 8)
+    helpers = next(r for r in review.files if r.path == "app/helpers.py")
+    assert helpers.taint["demanded"] == ["run_command"]
+    assert sorted(helpers.taint["functions"]) == ["run_command", "unused"]
+    assert [name.rsplit(".", 1)[-1] for name in helpers.taint["summaries"]] == ["run_command"]
