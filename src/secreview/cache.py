@@ -43,7 +43,9 @@ from secreview import __version__
 from secreview.model import FileResult
 
 DB_NAME = "results.sqlite3"
-FORMAT = 2  # bump when the table layout or the value encoding changes
+# Bump when the table layout or the value encoding changes (3: data-flow records list every
+# function of a file and the calls that ask other files for summaries).
+FORMAT = 3
 _APPLICATION_ID = 0x53526376  # "SRcv": marks the database as ours
 _OWN_FILES = (DB_NAME, DB_NAME + "-journal", DB_NAME + "-wal", DB_NAME + "-shm")
 
