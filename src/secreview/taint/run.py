@@ -160,7 +160,12 @@ def project(results: list, rerun, rerun_many=_serially) -> list:
     results = list(results)
     owners = _owners(results)
     demands = _Demands(owners, rerun, rerun_many)
-    results = demands.serve(results, range(len(results)), ("tainted_calls",), None)
+    # what files pass untrusted data to, and what the files that may be analysed again with the
+    # table (they pass untrusted data on, or call a function returning it) pass parameters to
+    first = _collect_all(results)
+    returning = _source_returning(first)
+    candidates = [i for i, result in enumerate(results) if _may_use(getattr(result, "taint", None) or {}, returning)]
+    results = demands.serve(results, [(range(len(results)), "tainted_calls"), (candidates, "param_calls")], None)
     raw = _collect_all(results)
     if not raw:
         return results
@@ -169,7 +174,7 @@ def project(results: list, rerun, rerun_many=_serially) -> list:
     for _ in range(MAX_PROJECT_ROUNDS):
         everything = ExternalTable(parsed, _source_returning(raw))
         pending = _pending(results, everything, changed_names)
-        served = demands.serve(results, pending, ("param_calls",), everything)
+        served = demands.serve(results, [(pending, "param_calls")], everything)
         if served is not results:  # the new summaries join the table before it is used
             results = served
             raw, parsed = _refresh(raw, parsed, _collect_all(results))
@@ -183,7 +188,7 @@ def project(results: list, rerun, rerun_many=_serially) -> list:
             old = results[i]
             if new is not None and (new.findings != old.findings or new.taint != old.taint):
                 updated[i] = new
-        updated = demands.serve(updated, range(len(updated)), ("tainted_calls",), everything)
+        updated = demands.serve(updated, [(range(len(updated)), "tainted_calls")], everything)
         new_raw = _collect_all(updated)
         results = updated
         changed_names = {name for name in set(raw) | set(new_raw) if raw.get(name) != new_raw.get(name)}
@@ -226,6 +231,13 @@ def _pending(results: list, table: ExternalTable, changed_names: set[str] | None
     return pending
 
 
+def _may_use(record: dict, returning: frozenset[str]) -> bool:
+    """Whether a file may be analysed again with the table: it passes untrusted data to another
+    module, or calls a function (by its short name) that returns untrusted data."""
+    return bool(record.get("tainted_calls")) \
+        or any(name.rsplit(".", 1)[-1] in returning for name in record.get("calls", ()))
+
+
 def _owners(results: list) -> dict[str, list[tuple[int, str]]]:
     """Full name of every function of every file -> (file's position, name within its module)."""
     owners: dict[str, list[tuple[int, str]]] = {}
@@ -248,20 +260,21 @@ class _Demands:
         self.tabled: set[int] = set()  # files analysed with other modules' summaries
         self.asked: dict[int, set[str]] = {}  # functions each file was asked for
 
-    def serve(self, results: list, callers, kinds: tuple[str, ...], table: ExternalTable | None) -> list:
-        """Analyse again, with the functions demanded, the files whose functions the ``callers``
-        (positions) pass data to in calls of ``kinds`` and have no summary for yet. A file is
-        analysed as it was last: with the table when it already was, without before. The same
-        list comes back when nothing was asked for."""
+    def serve(self, results: list, asks: list[tuple[object, str]], table: ExternalTable | None) -> list:
+        """Analyse again, with the functions demanded, the files whose functions are called in the
+        calls of each ``(callers, kind)`` of ``asks`` (file positions, record key) and have no
+        summary for yet. A file is analysed as it was last: with the table when it already was,
+        without before. The same list comes back when nothing was asked for."""
         wants: dict[int, set[str]] = {}
-        for i in callers:
-            record = getattr(results[i], "taint", None) or {}
-            module = record.get("module", "")
-            for kind in kinds:
+        for callers, kind in asks:
+            for i in callers:
+                record = getattr(results[i], "taint", None) or {}
+                module = record.get("module", "")
                 for qualname in record.get(kind, ()):
                     for key in self.defined.keys_for(qualname, module):
                         for j, name in self.owners[key]:
-                            if name not in self.asked.get(j, ()) and name not in _demanded(results[j].taint or {}):
+                            if name not in self.asked.get(j, ()) \
+                                    and name not in _demanded(results[j].taint or {}):
                                 wants.setdefault(j, set()).add(name)
         if not wants:
             return results
@@ -317,7 +330,10 @@ def _used(record: dict, table: ExternalTable, module: str) -> set[str]:
             summary = table.full[key]
             if summary.sinks or any(f.is_param for f in summary.returns):
                 found.add(key)
+    returning = table.source_returning  # only these short names can return untrusted data
     for qualname in record.get("calls", ()):
+        if qualname.rsplit(".", 1)[-1] not in returning:
+            continue
         key = table.key(qualname, module)
         if key is not None and not key.startswith(module + "."):
             if any(not f.is_param for f in table.full[key].returns):
