@@ -449,12 +449,15 @@ class ModuleTaint:
         """Qualified names of every call into another module, in analysed functions or not (the
         cross-module step re-analyses a file when one of them returns untrusted data)."""
         found = set()
+        call_name = self.index.call_name
         for call in self.index.of_type(ast.Call):
             try:
-                qual = self.index.call_name(call)
+                qual = call_name(call)
             except RecursionError:
                 continue
-            if qual and not qual.startswith("builtins.") and self.local_target(call, qual) is None:
+            # a call of this module's own function is recorded too: the cross-module step looks
+            # names up outside the caller's module only
+            if qual and not qual.startswith("builtins."):
                 found.add(qual.replace("().", ".") if "()." in qual else qual)
         return found
 

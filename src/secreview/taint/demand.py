@@ -90,7 +90,7 @@ class Demand:
         seeds: list[ast.AST] = self._groups_at(sorted(self._source_offsets()))
         mod = self.mod
         facts = _spec_facts(mod.spec)
-        check_handlers = any(self._mentions(root) for root in facts.handler_roots)
+        check_handlers = any(self._mentions(name) for name in facts.handler_names)
         for func in self.functions:
             if mod.param_seeded(func) or check_handlers and mod.handler_markers(func) & facts.handler_bases:
                 seeds.append(self.group[func])
@@ -345,7 +345,9 @@ class _SpecFacts:
         self.anywhere = sorted(spec.source_methods)
         self.receivers = {base: frozenset(attrs) for base, attrs in spec.receiver_attrs.items()}
         self.handler_bases = frozenset(b for src in spec.handler_sources for b in src.handler_bases)
-        self.handler_roots = sorted({b.split(".")[0] for b in self.handler_bases})
+        # a class or decorator resolves to a handler base only if the file spells its last name
+        # (in the import, the attribute or the bare name)
+        self.handler_names = sorted({b.rsplit(".", 1)[-1] for b in self.handler_bases})
 
 
 _FACTS: dict[int, tuple[object, _SpecFacts]] = {}
