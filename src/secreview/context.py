@@ -242,8 +242,11 @@ class Analysis:
         return [r for r in self.replacements if r.active[0] <= line <= r.active[1] and r.active != (0, 0)]
 
 
-def analyse(path: str, index: Index, head: str = "", context: Context | None = None) -> Analysis:
-    """Functions with their roles and the replacements in force, for one indexed file."""
+def analyse(path: str, index: Index, head: str = "", context: Context | None = None,
+            replacements: bool = True) -> Analysis:
+    """Functions with their roles and the replacements in force, for one indexed file.
+    ``replacements=False`` leaves the replacements out (they cost more than the rest together,
+    and only the written review reads them)."""
     ctx = context or describe(path, index, head)
     result = Analysis(ctx)
     classes = [n for n in index.inner_scopes if isinstance(n, ast.ClassDef)]
@@ -261,8 +264,9 @@ def analyse(path: str, index: Index, head: str = "", context: Context | None = N
         info = FunctionInfo(node, dotted, first, node.end_lineno or node.lineno, role, evidence, cls)
         result.functions.append(info)
         result._by_node[node] = info
-    result.replacements = _replacements(index, result)
-    result.replacements.sort(key=lambda r: (r.line, r.end_line, r.kind, r.target))
+    if replacements:
+        result.replacements = _replacements(index, result)
+        result.replacements.sort(key=lambda r: (r.line, r.end_line, r.kind, r.target))
     return result
 
 
