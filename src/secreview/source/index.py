@@ -134,6 +134,9 @@ class Index:
         self._unbound_cache: dict[str, bool] = {}
         self._alternatives_cache: dict[ast.Name, _Alternatives | None] = {}
         self._scope_list: list[Scope] | None = None
+        # ``parent(node)`` is asked hundreds of thousands of times: the dict's own ``get``
+        # answers it without a Python call in between (the method below says the same)
+        self.parent = self.parents.get
         self._build()
 
     def release(self) -> None:
@@ -153,7 +156,7 @@ class Index:
         # stack, and the rest of the work is done only where it is needed (``scopes`` is
         # recorded for few nodes, see __init__). The stack holds bare nodes: the scope changes
         # only at the children of scope owners, so a Scope pushed among them says "from here on,
-        # this scope" (see _visit_order), which costs less than a (node, scope) pair per node.
+        # this scope", which costs less than a (node, scope) pair per node.
         parents = self.parents
         scopes = self.scopes
         # type -> the list its collected nodes go to, or None when it is not collected; every
@@ -252,11 +255,22 @@ class Index:
                 if special is not None:
                     pairs = special(self, node, scope)
                     if pairs:
+                        # the children in order, with a Scope marker wherever the scope changes
+                        # and the owner's scope again after the last child (for its siblings)
+                        order: list = []
+                        current = scope
                         for child, child_scope in pairs:
                             if child not in parents:  # parameter annotations, comprehensions
                                 parents[child] = node
                             scopes[child] = child_scope
-                        node = _visit_order(pairs, scope, extend)
+                            if child_scope is not current:
+                                order.append(child_scope)
+                                current = child_scope
+                            order.append(child)
+                        if current is not scope:
+                            order.append(scope)
+                        node = order[0]
+                        extend(order[:0:-1])
                         continue
                 elif children is not None:
                     kids = children(node)
@@ -913,24 +927,6 @@ def _plan(cls: type) -> tuple:
             return kids
     plan = _PLANS[cls] = (_SPECIAL.get(cls), children, cls in _SHARING)
     return plan
-
-
-def _visit_order(pairs: list[tuple[ast.AST, Scope]], scope: Scope, extend) -> ast.AST | Scope:
-    """Push the children of a scope owner, each with its scope, onto the traversal stack (see
-    Index._build): a Scope marker wherever the scope changes, and the owner's own scope again
-    after the last child, so that the owner's later siblings see it. Returns the first item to
-    visit (the rest is pushed in reverse, so that it is popped in order)."""
-    order: list = []
-    current = scope
-    for child, child_scope in pairs:
-        if child_scope is not current:
-            order.append(child_scope)
-            current = child_scope
-        order.append(child)
-    if current is not scope:
-        order.append(scope)
-    extend(order[:0:-1])
-    return order[0]
 
 
 def _subclasses(cls: type) -> Iterator[type]:
