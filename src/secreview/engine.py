@@ -183,9 +183,9 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
 
         outline = outline_mod.build_guarded(ctx, analysis, findings, dropped, skipped)
     index.release()
-    return replace(FileResult(source.path, tuple(findings), tuple(skipped), source.line_count, label),
-                   taint=taint_record, suppressions=suppress.extract(source.text),
-                   dropped=tuple(dropped), outline=outline, notes=source.notes)
+    return FileResult(source.path, tuple(findings), tuple(skipped), source.line_count, label,
+                      dropped=tuple(dropped), outline=outline, suppressions=suppress.extract(source.text),
+                      taint=taint_record, notes=source.notes)
 
 
 def _failed(rule: Rule, ctx: FileContext, node: ast.AST, skipped: list[Skipped], exc: Exception) -> None:
