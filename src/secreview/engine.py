@@ -170,9 +170,9 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
             skipped.append(Skipped(source.path, "partly reviewed: data-flow analysis ran out of stack "
                                                 "(too deeply nested)"))
     # the analysis the policy builds is handed on to the outline only; without one, the policy
-    # leaves out the replacements (mocks and stubs in force), which only the outline reads
+    # builds only what its split reads (no mocks and stubs in force, which only the outline reads)
     kept, dropped, analysis = policy_mod.apply(ctx.findings, source.path, index, source.text[:2000],
-                                               options.test_policy, replacements=options.outline)
+                                               options.test_policy, complete=options.outline)
     findings = [f for f in kept
                 if f.severity >= options.min_severity and f.confidence >= options.min_confidence]
     findings = _with_fingerprints(sorted(set(findings), key=Finding.sort_key))
