@@ -242,10 +242,16 @@ class Analysis:
         return [r for r in self.replacements if r.active[0] <= line <= r.active[1] and r.active != (0, 0)]
 
 
-def analyse(path: str, index: Index, head: str = "", context: Context | None = None) -> Analysis:
-    """Functions with their roles and the replacements in force, for one indexed file."""
+def analyse(path: str, index: Index, head: str = "", context: Context | None = None,
+            complete: bool = True) -> Analysis:
+    """Functions with their roles and the replacements in force, for one indexed file.
+    ``complete=False`` builds only what :meth:`Analysis.in_test` reads: no replacements (they
+    cost more than the rest together, and only the written review reads them), and no
+    functions in a file that is test code as a whole (``in_test`` answers from the label)."""
     ctx = context or describe(path, index, head)
     result = Analysis(ctx)
+    if not complete and ctx.label == TEST:
+        return result
     classes = [n for n in index.inner_scopes if isinstance(n, ast.ClassDef)]
     test_classes = [c for c in classes if _is_test_class(index, c, ctx)]
     result.test_classes = sorted(test_classes, key=lambda c: c.lineno)
@@ -261,8 +267,9 @@ def analyse(path: str, index: Index, head: str = "", context: Context | None = N
         info = FunctionInfo(node, dotted, first, node.end_lineno or node.lineno, role, evidence, cls)
         result.functions.append(info)
         result._by_node[node] = info
-    result.replacements = _replacements(index, result)
-    result.replacements.sort(key=lambda r: (r.line, r.end_line, r.kind, r.target))
+    if complete:
+        result.replacements = _replacements(index, result)
+        result.replacements.sort(key=lambda r: (r.line, r.end_line, r.kind, r.target))
     return result
 
 

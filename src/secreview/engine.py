@@ -169,8 +169,10 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
         except (RecursionError, MemoryError):
             skipped.append(Skipped(source.path, "partly reviewed: data-flow analysis ran out of stack "
                                                 "(too deeply nested)"))
+    # the analysis the policy builds is handed on to the outline only; without one, the policy
+    # builds only what its split reads (no mocks and stubs in force, which only the outline reads)
     kept, dropped, analysis = policy_mod.apply(ctx.findings, source.path, index, source.text[:2000],
-                                               options.test_policy)
+                                               options.test_policy, complete=options.outline)
     findings = [f for f in kept
                 if f.severity >= options.min_severity and f.confidence >= options.min_confidence]
     findings = _with_fingerprints(sorted(set(findings), key=Finding.sort_key))
@@ -181,9 +183,9 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
 
         outline = outline_mod.build_guarded(ctx, analysis, findings, dropped, skipped)
     index.release()
-    return replace(FileResult(source.path, tuple(findings), tuple(skipped), source.line_count, label),
-                   taint=taint_record, suppressions=suppress.extract(source.text),
-                   dropped=tuple(dropped), outline=outline, notes=source.notes)
+    return FileResult(source.path, tuple(findings), tuple(skipped), source.line_count, label,
+                      dropped=tuple(dropped), outline=outline, suppressions=suppress.extract(source.text),
+                      taint=taint_record, notes=source.notes)
 
 
 def _failed(rule: Rule, ctx: FileContext, node: ast.AST, skipped: list[Skipped], exc: Exception) -> None:

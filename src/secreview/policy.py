@@ -64,10 +64,12 @@ def is_hygiene(rule_id: str) -> bool:
 
 
 def apply(findings: list[Finding], path: str, index, head: str, policy: str,
-          analysis: context_mod.Analysis | None = None
+          analysis: context_mod.Analysis | None = None, complete: bool = True
           ) -> tuple[list[Finding], list[Finding], context_mod.Analysis | None]:
     """Split one file's findings into (kept, dropped), lowering or dropping hygiene findings in
-    test code. The per-function analysis is built only when a finding needs it, and returned."""
+    test code. The per-function analysis is built only when a finding needs it, and returned;
+    with ``complete=False`` (a caller that will not read it) only as far as the split needs it
+    (see :func:`secreview.context.analyse`)."""
     if policy not in POLICIES:
         raise ValueError(f"unknown test policy {policy!r} (choose {', '.join(POLICIES)})")
     if policy == "keep" or not findings:
@@ -79,7 +81,7 @@ def apply(findings: list[Finding], path: str, index, head: str, policy: str,
             kept.append(finding)
             continue
         if analysis is None:
-            analysis = context_mod.analyse(path, index, head)
+            analysis = context_mod.analyse(path, index, head, complete=complete)
         where = analysis.in_test(finding.location.line)
         if where is None:
             kept.append(finding)

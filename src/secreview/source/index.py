@@ -74,6 +74,24 @@ class Binding:
         return f"<Binding {self.kind} {self.name} at {self.pos}>"
 
 
+_new = object.__new__
+
+
+def _binding(name: str, kind: str, node: ast.AST, pos: Pos, scope: Scope, qualname: str | None,
+             value: ast.expr | None) -> Binding:
+    """``Binding(...)`` without going through ``__init__``: the index makes one per bound name,
+    and calling a class with a Python ``__init__`` costs twice as much as filling its slots."""
+    binding = _new(Binding)
+    binding.name = name
+    binding.kind = kind
+    binding.node = node
+    binding.pos = pos
+    binding.scope = scope
+    binding.qualname = qualname
+    binding.value = value
+    return binding
+
+
 class Candidate(NamedTuple):
     """One module a local name may be bound to where it is used (see :meth:`Index.candidates`)."""
 
@@ -116,6 +134,9 @@ class Index:
         self._unbound_cache: dict[str, bool] = {}
         self._alternatives_cache: dict[ast.Name, _Alternatives | None] = {}
         self._scope_list: list[Scope] | None = None
+        # ``parent(node)`` is asked hundreds of thousands of times: the dict's own ``get``
+        # answers it without a Python call in between (the method below says the same)
+        self.parent = self.parents.get
         self._build()
 
     def release(self) -> None:
@@ -133,7 +154,9 @@ class Index:
         # This loop is the dearest part of a review after parsing: the frequent node types take
         # the first branches, a node's first child is visited next without going through the
         # stack, and the rest of the work is done only where it is needed (``scopes`` is
-        # recorded for few nodes, see __init__).
+        # recorded for few nodes, see __init__). The stack holds bare nodes: the scope changes
+        # only at the children of scope owners, so a Scope pushed among them says "from here on,
+        # this scope", which costs less than a (node, scope) pair per node.
         parents = self.parents
         scopes = self.scopes
         # type -> the list its collected nodes go to, or None when it is not collected; every
@@ -143,49 +166,111 @@ class Index:
         for cls in _NODE_TYPES if collect is None else collect:
             buckets[cls] = []
         plans = _PLANS
-        stack: list[tuple[ast.AST, Scope]] = []
+        stack: list = []
         pop = stack.pop
+        push = stack.append
         extend = stack.extend
         Name = ast.Name
         Attribute = ast.Attribute
         Constant = ast.Constant
+        Call = ast.Call
+        Expr = ast.Expr
+        keyword = ast.keyword
+        Assign = ast.Assign
         Store = ast.Store
-        node: ast.AST = self.tree
+        node: ast.AST | Scope = self.tree
         scope = self.module_scope
         self.inner_scopes[node] = scope
         scopes[node] = scope
+        # the buckets of the four most frequent types, looked up once
+        names, attributes, constants, calls = (buckets[t] for t in (Name, Attribute, Constant, Call))
         while True:
             cls = type(node)
-            try:
-                bucket = buckets[cls]
-            except KeyError:  # a node type defined after this module was imported
-                bucket = buckets[cls] = [] if collect is None or cls in collect else None
-            if bucket is not None:
-                bucket.append(node)
             if cls is Name:
+                if names is not None:
+                    names.append(node)
                 scopes[node] = scope
                 if type(node.ctx) is Store:
                     self._bind_target(node, scope)
             elif cls is Attribute:
+                if attributes is not None:
+                    attributes.append(node)
                 if type(node.ctx) is Store:
                     self._bind_attribute(node, scope)
                 child = node.value
                 parents[child] = node
                 node = child
                 continue
-            elif cls is not Constant:
+            elif cls is Constant:
+                if constants is not None:
+                    constants.append(node)
+            elif cls is Call:  # as the general case below, without building a list of children
+                if calls is not None:
+                    calls.append(node)
+                func = node.func
+                parents[func] = node
+                args = node.args
+                keywords = node.keywords
+                if args:
+                    for child in args:
+                        parents[child] = node
+                if keywords:
+                    for child in keywords:
+                        parents[child] = node
+                    extend(keywords[::-1])
+                if args:
+                    extend(args[::-1])
+                node = func
+                continue
+            elif cls is Scope:
+                scope = node
+            else:
+                try:
+                    bucket = buckets[cls]
+                except KeyError:  # a node type defined after this module was imported
+                    bucket = buckets[cls] = [] if collect is None or cls in collect else None
+                if bucket is not None:
+                    bucket.append(node)
+                if cls is Expr or cls is keyword:  # one child
+                    child = node.value
+                    parents[child] = node
+                    node = child
+                    continue
+                if cls is Assign:
+                    targets = node.targets
+                    value = node.value
+                    for child in targets:
+                        parents[child] = node
+                    parents[value] = node
+                    if targets:
+                        push(value)
+                        if len(targets) > 1:
+                            extend(targets[:0:-1])
+                        node = targets[0]
+                    else:  # only in a tree built by hand
+                        node = value
+                    continue
                 plan = plans.get(cls) or _plan(cls)
                 special, children, shares = plan
                 if special is not None:
                     pairs = special(self, node, scope)
                     if pairs:
+                        # the children in order, with a Scope marker wherever the scope changes
+                        # and the owner's scope again after the last child (for its siblings)
+                        order: list = []
+                        current = scope
                         for child, child_scope in pairs:
                             if child not in parents:  # parameter annotations, comprehensions
                                 parents[child] = node
                             scopes[child] = child_scope
-                        pairs.reverse()
-                        node, scope = pairs.pop()
-                        extend(pairs)
+                            if child_scope is not current:
+                                order.append(child_scope)
+                                current = child_scope
+                            order.append(child)
+                        if current is not scope:
+                            order.append(scope)
+                        node = order[0]
+                        extend(order[:0:-1])
                         continue
                 elif children is not None:
                     kids = children(node)
@@ -197,12 +282,9 @@ class Index:
                         else:
                             for child in kids:
                                 parents[child] = node
+                        node = kids[0]
                         if len(kids) > 1:
-                            kids.reverse()
-                            node = kids.pop()
-                            extend([(child, scope) for child in kids])
-                        else:
-                            node = kids[0]
+                            extend(kids[:0:-1])
                         continue
                 else:
                     # a node without children; operators are the only nodes visited more than
@@ -211,11 +293,13 @@ class Index:
                     scopes[node] = scope
             if not stack:
                 break
-            node, scope = pop()
+            node = pop()
         self.nodes.update((cls, found) for cls, found in buckets.items() if found)
 
-    def _add(self, scope: Scope, binding: Binding) -> None:
-        name = binding.name
+    def _add(self, scope: Scope, name: str, kind: str, node: ast.AST, pos: Pos,
+             qualname: str | None = None, value: ast.expr | None = None) -> None:
+        """Record a binding of ``name`` made in ``scope`` (or where ``global`` / ``nonlocal``
+        sends it)."""
         if name in scope.globals:
             scope = self.module_scope
         elif name in scope.nonlocals:
@@ -223,12 +307,11 @@ class Index:
             while outer is not None and not outer.is_function:
                 outer = outer.parent
             scope = outer or self.module_scope
-        binding.scope = scope
         found = scope.bindings.get(name)
         if found is None:
-            scope.bindings[name] = [binding]
+            scope.bindings[name] = [_binding(name, kind, node, pos, scope, qualname, value)]
         else:
-            found.append(binding)
+            found.append(_binding(name, kind, node, pos, scope, qualname, value))
 
     def _bind_target(self, name: ast.Name, scope: Scope) -> None:
         parent = self.parents.get(name)
@@ -249,7 +332,7 @@ class Index:
         else:
             kind, end = "other", name
         pos = (end.end_lineno or end.lineno, end.end_col_offset or 0)  # as _end(end)
-        self._add(scope, Binding(name.id, kind, parent or name, pos, scope, None, value))
+        self._add(scope, name.id, kind, parent or name, pos, None, value)
 
     def _bind_attribute(self, node: ast.Attribute, scope: Scope) -> None:
         owner = node.value
@@ -272,7 +355,7 @@ class Index:
             else:
                 bound = alias.name.partition(".")[0]
                 qual = bound
-            self._add(scope, Binding(bound, "import", node, pos, scope, qual))
+            self._add(scope, bound, "import", node, pos, qual)
         return []
 
     def _import_from(self, node: ast.ImportFrom, scope: Scope):
@@ -283,13 +366,13 @@ class Index:
                 (scope if scope.kind == "module" else self.module_scope).stars.append(base)
                 continue
             qual = f"{base}.{alias.name}" if base and not base.endswith(".") else base + alias.name
-            self._add(scope, Binding(alias.asname or alias.name, "import", node, pos, scope, qual))
+            self._add(scope, alias.asname or alias.name, "import", node, pos, qual)
         return []
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope):
         self.functions.append(node)
         qual = f"{scope.name}.{node.name}"
-        self._add(scope, Binding(node.name, "def", node, (node.lineno, node.col_offset), scope, qual))
+        self._add(scope, node.name, "def", node, (node.lineno, node.col_offset), qual)
         inner = Scope("function", node, scope, qual)
         self.inner_scopes[node] = inner
         children = [(d, scope) for d in node.decorator_list]
@@ -315,9 +398,17 @@ class Index:
         if args.kwarg:
             all_args.append(args.kwarg)
         parents = self.parents
-        add = self._add
+        # ``inner`` was just opened: no ``global`` or ``nonlocal`` of its body has been met yet
+        # (they come later in the traversal), so the parameters bind in it directly
+        bindings = inner.bindings
         for arg in all_args:
-            add(inner, Binding(arg.arg, "param", arg, pos, inner))
+            name = arg.arg
+            binding = _binding(name, "param", arg, pos, inner, None, None)
+            found = bindings.get(name)
+            if found is None:
+                bindings[name] = [binding]
+            else:  # ``def f(a, a)``: ast.parse accepts it (the compiler does not)
+                found.append(binding)
             parents[arg] = owner
             annotation = arg.annotation
             if annotation is not None:
@@ -329,7 +420,7 @@ class Index:
 
     def _class(self, node: ast.ClassDef, scope: Scope):
         qual = f"{scope.name}.{node.name}"
-        self._add(scope, Binding(node.name, "class", node, (node.lineno, node.col_offset), scope, qual))
+        self._add(scope, node.name, "class", node, (node.lineno, node.col_offset), qual)
         inner = Scope("class", node, scope, qual)
         self.inner_scopes[node] = inner
         children = [(d, scope) for d in node.decorator_list]
@@ -367,7 +458,7 @@ class Index:
 
     def _except(self, node: ast.ExceptHandler, scope: Scope):
         if node.name:
-            self._add(scope, Binding(node.name, "except", node, (node.lineno, node.col_offset), scope))
+            self._add(scope, node.name, "except", node, (node.lineno, node.col_offset))
         children = []
         if node.type is not None:
             children.append((node.type, scope))
