@@ -44,6 +44,9 @@ def occurrences(text: str, word: str, start: int = 0, end: int | None = None) ->
     return found
 
 
+_BLANK_PUNCTUATION = str.maketrans({chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) == "_")})
+
+
 def _is_word(char: str) -> bool:
     return char == "_" or char.isalnum()
 
@@ -75,7 +78,7 @@ class Demand:
         self._seen_attrs: set[tuple[ast.AST, str]] = set()
         self._tainted_names: set[str] = set()
         self._returning: set[ast.AST] = set()
-        self._mentioned: dict[str, bool] = {}
+        self._words: set[str] | None = None
         # Lines are counted on "\n" as ``ast`` counts them; with other line ends (a bare "\r")
         # every function is needed.
         text = self.text
@@ -118,15 +121,17 @@ class Demand:
                 if binding.kind == "import" and qual in facts.prefixes and name != qual.rsplit(".", 1)[-1]:
                     aliases.add(name)
         found: set[int] = set()
+        present = self._identifiers()
         for name in sorted(aliases):
             found.update(occurrences(text, name))
         for word in facts.anywhere:
-            found.update(occurrences(text, word))
+            if word in present:
+                found.update(occurrences(text, word))
         for word, roots in facts.objects.items():
-            if "builtins" in roots or any(self._mentions(root) for root in sorted(roots)):
+            if word in present and ("builtins" in roots or any(self._mentions(root) for root in sorted(roots))):
                 found.update(occurrences(text, word))
         for (root, word), (owners, bare) in facts.attributes.items():
-            if root is not None and not self._mentions(root):
+            if word not in present or root is not None and not self._mentions(root):
                 continue
             accepted = owners | aliases
             for at in occurrences(text, word):
@@ -134,6 +139,8 @@ class Demand:
                 if before in accepted or before is None and bare:
                     found.add(at)
         for base, attrs in facts.receivers.items():
+            if base not in present:
+                continue
             for at in occurrences(text, base):
                 attr = _word_after(text, at + len(base))
                 if attr is not None and attr in attrs:
@@ -166,20 +173,16 @@ class Demand:
         return found
 
     def _mentions(self, word: str) -> bool:
-        """Whether the text holds ``word`` as a whole identifier (remembered per word)."""
-        known = self._mentioned.get(word)
-        if known is None:
-            text = self.text
-            known = False
-            at = text.find(word)
-            while at >= 0:
-                after = at + len(word)
-                if (at == 0 or not _is_word(text[at - 1])) and (after >= len(text) or not _is_word(text[after])):
-                    known = True
-                    break
-                at = text.find(word, after)
-            self._mentioned[word] = known
-        return known
+        """Whether the text holds ``word`` as a whole identifier."""
+        return word in self._identifiers()
+
+    def _identifiers(self) -> set[str]:
+        """Every identifier-like word of the text: ASCII punctuation made blank, then split (one
+        pass at C speed, cheaper than a search per word). A name in code always stands between
+        such characters; a word glued to other characters is another identifier."""
+        if self._words is None:
+            self._words = set(self.text.translate(_BLANK_PUNCTUATION).split())
+        return self._words
 
     # ------------------------------------------------------------------ growing
 
