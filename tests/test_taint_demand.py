@@ -197,3 +197,41 @@ def test_another_file_asks_for_the_summary_it_needs(tmp_path, monkeypatch):
     assert helpers.taint["demanded"] == ["run_command"]
     assert sorted(helpers.taint["functions"]) == ["run_command", "unused"]
     assert [name.rsplit(".", 1)[-1] for name in helpers.taint["summaries"]] == ["run_command"]
+
+
+def test_a_callee_is_interpreted_only_when_given_untrusted_data():
+    assert _analysed("""
+        import os, subprocess
+
+        def handler():
+            log_constant("started")
+            return run(os.environ["NAME"])
+
+        def run(value):
+            return subprocess.call(value, shell=True)
+
+        def log_constant(text):
+            return text
+        """) == ["handler", "run"]
+
+
+def test_a_failing_cross_module_step_keeps_the_files_and_says_so(tmp_path, monkeypatch):
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "views.py").write_text(CALLER)
+    (pkg / "helpers.py").write_text(HELPERS)
+    monkeypatch.chdir(tmp_path)
+    real = taint_run.analyse
+
+    def failing(ctx, selected, extra_specs=(), external=None, demand=frozenset()):
+        if external is not None or demand:  # only the cross-module step passes these
+            raise KeyError("boom")
+        return real(ctx, selected, extra_specs, external, demand)
+
+    monkeypatch.setattr(taint_run, "analyse", failing)
+    review = engine.run(discover.discover(["app"]), Options(jobs=1))
+    assert [(s.path, s.reason) for s in review.skipped] == [
+        ("app/helpers.py", "partly reviewed: cross-module data-flow analysis failed: KeyError: 'boom'")]
+    assert {f.path for f in review.files} == {"app/__init__.py", "app/views.py", "app/helpers.py"}
+    assert not [f for f in review.findings if f.rule_id == "SR111"]

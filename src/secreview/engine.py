@@ -286,6 +286,11 @@ def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) 
             flows, record = taint_run.analyse(ctx, ruleset.flow_ids, tuple(options.taint_specs), table, demand)
         except (RecursionError, MemoryError):
             return None
+        except Exception as exc:  # noqa: BLE001 - an engine bug must not cost the whole review
+            # the file keeps its per-file results; the reader is told what was not followed
+            note = Skipped(result.path, "partly reviewed: cross-module data-flow analysis failed: "
+                                        f"{type(exc).__name__}: {exc}")
+            return replace(result, skipped=(*result.skipped, note))
         finally:
             index.release()
         flows = [f for f in flows if f.severity >= options.min_severity and f.confidence >= options.min_confidence]

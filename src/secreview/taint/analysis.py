@@ -29,6 +29,7 @@ from secreview.taint.spec import Sink, SpecIndex
 MAX_FLOWS = 4
 MAX_STEPS = 14
 MAX_ROUNDS = 4
+MAX_NESTING = 8  # callees interpreted inside their caller's interpretation, at the most
 # Calls whose result carries nothing of their arguments.
 CLEAN_RESULT = frozenset({
     "builtins.len", "builtins.bool", "builtins.isinstance", "builtins.issubclass", "builtins.hasattr",
@@ -319,7 +320,16 @@ class ModuleTaint:
         # functions of this module called with untrusted data: the summaries of these functions
         # are applied to it, so the summaries of what they pass their parameters to matter
         self.param_calls: dict[ast.AST, set[str]] = {}
-        self.tainted_called: set[ast.AST] = set()
+        self.relevant: set[ast.AST] = set()
+        # the rounds (see run): results, summary versions, what each unit used, and the units
+        # being interpreted (nested: a callee is interpreted when a caller first needs it)
+        self._hits: dict[ast.AST, list[Hit]] = {}
+        self._versions: dict[ast.AST, int] = {}
+        self._used: dict[ast.AST, dict[ast.AST, int]] = {}
+        self._stale: set[ast.AST] = set()
+        self._interpreted: set[ast.AST] = set()
+        self._active: set[ast.AST] = set()
+        self._depth = 0
         # what each unit depends on, to re-run only what a changed summary affects
         self.callees: dict[ast.AST, set[ast.AST]] = {}
         self.attrs_read: dict[ast.AST, set[tuple[ast.AST, str]]] = {}
@@ -360,38 +370,39 @@ class ModuleTaint:
             if owner:
                 self.routes[func] = owner
         # Only the functions untrusted data can reach, or whose summary is wanted, are
-        # interpreted (see taint/demand.py); the others keep an empty summary.
-        plan = Demand(self, funcs, self.demand)
+        # interpreted (see taint/demand.py); the others keep an empty summary. A function is
+        # also interpreted when an interpreted one calls it with untrusted data (or with its
+        # parameters, when its own summary is applied to untrusted data): right then, before
+        # the caller goes on, so that the caller applies the callee's summary (see request()).
+        plan = self._plan = Demand(self, funcs, self.demand)
         needed = plan.initial()
-        position = {func: i for i, func in enumerate(funcs)}
+        self._position = {func: i for i, func in enumerate(funcs)}
+        if self.demand:
+            prefix = len(self.module) + 1
+            self.relevant.update(func for name, func in self.functions.items() if name[prefix:] in self.demand)
         units = [self.index.tree, *(f for f in funcs if f in needed)]
-        hits: dict[ast.AST, list[Hit]] = {}
-        # A summary's version goes up each time it changes; each unit remembers the versions of
-        # the summaries it used, so that only a unit that used a summary which changed *after*
-        # it ran is analysed again (a caller analysed after its callee is not).
-        versions: dict[ast.AST, int] = dict.fromkeys(funcs, 0)
-        used: dict[ast.AST, dict[ast.AST, int]] = {}
-        todo = units
+        self._todo = units
+        try:
+            units = self._rounds(funcs, units, needed)
+        finally:
+            self._plan = None  # the plan refers back to this object: no cycle is left behind
+        self.hits = [hit for unit in units for hit in self._hits.get(unit, ())]
+        return self.hits
+
+    def _rounds(self, funcs: list[ast.AST], units: list[ast.AST], needed: set[ast.AST]) -> list[ast.AST]:
+        """Interpret the units round after round until nothing changes (bounded): the units
+        interpreted, in order."""
         for _ in range(MAX_ROUNDS):
-            grown: set[ast.AST] = set()
-            i = 0
-            while i < len(todo):
-                unit = todo[i]
-                i += 1
-                summary = self.summaries.get(unit)
-                before = summary.key() if summary is not None else None
-                self.hits = []
-                self._unit(unit)
-                hits[unit] = self.hits
-                used[unit] = {callee: versions[callee] for callee in self.callees.get(unit, ())}
-                if summary is not None and summary.key() != before:
-                    versions[unit] += 1
-                more = plan.after_unit(unit)
-                if more:  # newly needed functions run in this round, in source order
-                    grown |= more
-                    todo = todo[:i] + sorted(set(todo[i:]) | more, key=lambda u: position.get(u, -1))
-            if grown:
-                needed |= grown
+            self._grown = set()
+            self._done = set()  # units analysed in this round
+            self._next = 0
+            while self._next < len(self._todo):
+                unit = self._todo[self._next]
+                self._next += 1
+                if unit not in self._done:
+                    self._analyse(unit)
+            if self._grown:
+                needed |= self._grown
                 units = [self.index.tree, *(f for f in funcs if f in needed)]
             self.attr_next = {}
             for writes in self.attr_writes.values():
@@ -400,22 +411,73 @@ class ModuleTaint:
             changed_attrs = {k for k in set(self.attr_taint) | set(self.attr_next)
                              if self.attr_taint.get(k) != self.attr_next.get(k)}
             self.attr_taint = self.attr_next
-            todo = [u for u in units
-                    if any(versions[c] != v for c, v in used.get(u, {}).items())
-                    or self.attrs_read.get(u, set()) & changed_attrs]
-            if not todo:
+            versions, used, stale = self._versions, self._used, self._stale
+            self._todo = [u for u in units
+                          if u in stale or any(versions.get(c, 0) != v for c, v in used.get(u, {}).items())
+                          or self.attrs_read.get(u, set()) & changed_attrs]
+            self._stale = set()
+            if not self._todo:
                 break
-        self.hits = [hit for unit in units for hit in hits.get(unit, ())]
-        return self.hits
+        return units
+
+    def _analyse(self, unit: ast.AST) -> None:
+        """Interpret one unit in this round, noting what it used and whether its summary changed."""
+        summary = self.summaries.get(unit)
+        before = summary.key() if summary is not None else None
+        self._done.add(unit)
+        self._interpreted.add(unit)
+        self.hits = []
+        self._unit(unit)
+        self._hits[unit] = self.hits
+        versions = self._versions
+        self._used[unit] = {callee: versions.get(callee, 0) for callee in self.callees.get(unit, ())}
+        if summary is not None and summary.key() != before:
+            versions[unit] = versions.get(unit, 0) + 1
+        more = self._plan.after_unit(unit)
+        if more:
+            self._schedule(more)
+
+    def _schedule(self, more: set[ast.AST]) -> None:
+        """Newly needed functions run in this round, after the current unit, in source order."""
+        self._grown |= more
+        position = self._position
+        rest = set(self._todo[self._next:]) | {u for u in more if u not in self._done}
+        self._todo = self._todo[:self._next] + sorted(rest, key=lambda u: position.get(u, -1))
+
+    def request(self, callee: ast.AST, relevant: bool) -> None:
+        """A unit calls ``callee`` of this module with untrusted data, or with parameters'
+        flows (``relevant``: its own summary is applied to untrusted data): ``callee`` is
+        interpreted now if it was not yet, and is itself ``relevant`` from now on."""
+        if callee not in self.relevant:
+            self.relevant.add(callee)
+            if callee in self._interpreted:  # interpreted before without its callees: again
+                self._stale.add(callee)
+        if callee in self._interpreted or callee in self._active:
+            return
+        more = self._plan.add_group(callee)
+        if self._depth >= MAX_NESTING:
+            self._schedule(more | {callee})
+            return
+        saved = (self.hits, self._current_callees, self._current_attrs, self._current_writes,
+                 self._current_param_calls)
+        self._active.add(callee)
+        self._depth += 1
+        try:
+            self._grown |= more
+            self._analyse(callee)
+        finally:
+            self._depth -= 1
+            self._active.discard(callee)
+            (self.hits, self._current_callees, self._current_attrs, self._current_writes,
+             self._current_param_calls) = saved
+        if more - {callee}:
+            self._schedule(more - {callee})
 
     def param_external(self) -> set[str]:
         """External calls given parameters' flows by the functions whose summaries are applied
         to untrusted data (called with it here, or demanded by another file), or by the
         functions of this module those call."""
-        start = set(self.tainted_called)
-        if self.demand:
-            prefix = len(self.module) + 1
-            start |= {func for name, func in self.functions.items() if name[prefix:] in self.demand}
+        start = set(self.relevant)
         seen: set[ast.AST] = set()
         found: set[str] = set()
         while start:
@@ -1310,11 +1372,12 @@ class _Unit:
         if facts.clean:
             return EMPTY
         if facts.resolved is not None:
-            summary, name = self.mod.use_summary(facts.resolved)
             local = facts.resolved.local
-            if local is not None and local not in self.mod.tainted_called \
-                    and any(not f.is_param for t in (*arg_taints, *kw_taints.values()) for f in t):
-                self.mod.tainted_called.add(local)
+            if local is not None:
+                passed = [f for t in (*arg_taints, *kw_taints.values()) for f in t]
+                if passed and (self.node in self.mod.relevant or any(not f.is_param for f in passed)):
+                    self.mod.request(local, True)
+            summary, name = self.mod.use_summary(facts.resolved)
             if summary is not None:
                 return self._apply_summary(node, summary, name, arg_taints, kw_taints)
         if qual in self.mod.unresolved:

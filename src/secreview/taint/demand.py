@@ -9,8 +9,9 @@ summary nobody applies was most of the data-flow time. A function is analysed wh
   source), or its parameters are sources (routed views, handler methods, API controller bodies),
   or it is a method of a request-handler class;
 - another module passes untrusted data to it (``demand``, filled in by the cross-module step);
-- a needed function calls it (its summary is applied there), it is nested in a needed function
-  or encloses one (closures share state);
+- a needed function calls it with untrusted data, or with its parameters when its own summary is
+  applied to untrusted data (``ModuleTaint.request``: the callee is interpreted right then);
+- it is nested in a needed function or encloses one (closures share state);
 - it reads ``self.x`` that a needed method wrote, or writes ``self.x`` that a needed method reads;
 - it reads a module-level name the module body bound to untrusted data, or calls a function of
   this module whose result carries untrusted data.
@@ -104,7 +105,6 @@ class Demand:
         external = mod.external
         if external is not None and external.source_returning:
             seeds += self._calling_sources(external)
-        seeds += self._callees(None)  # what the module body calls (the body is always analysed)
         return self._add(seeds)
 
     def _source_offsets(self) -> set[int]:
@@ -187,17 +187,18 @@ class Demand:
     # ------------------------------------------------------------------ growing
 
     def _add(self, groups) -> set[ast.AST]:
-        """Mark ``groups`` needed, closed over the calls they make: the functions newly needed."""
+        """Mark ``groups`` needed: the functions newly needed."""
         new: set[ast.AST] = set()
-        todo = [g for g in groups if g not in self.needed]
-        while todo:
-            group = todo.pop()
-            if group in self.needed:
-                continue
-            self.needed.add(group)
-            new.update(self.members[group])
-            todo.extend(g for g in self._callees(group) if g not in self.needed)
+        for group in groups:
+            if group not in self.needed:
+                self.needed.add(group)
+                new.update(self.members[group])
         return new
+
+    def add_group(self, func: ast.AST) -> set[ast.AST]:
+        """Mark the group of ``func`` needed (a needed function calls it with untrusted data):
+        the functions newly needed."""
+        return self._add([self.group[func]])
 
     def after_unit(self, unit: ast.AST) -> set[ast.AST]:
         """Functions newly needed once ``unit`` has been analysed."""
@@ -267,20 +268,6 @@ class Demand:
             for call in self.index.of_type(ast.Call):
                 self._calls.setdefault(self._group_at(call.lineno), []).append(call)
         return self._calls
-
-    def _callees(self, group: ast.AST | None) -> list[ast.AST]:
-        """Groups of the functions of this module that ``group`` calls (None: the module body)."""
-        found = []
-        mod = self.mod
-        for call in self._calls_by_group().get(group, ()):
-            try:
-                qual = self.index.call_name(call)
-            except RecursionError:
-                qual = None
-            target = mod.local_target(call, qual)
-            if target is not None:
-                found.append(self.group[target])
-        return found
 
 
 _BLANK = " \t\r\n\f\\"  # what may stand between a name, its dot and the attribute

@@ -186,7 +186,8 @@ def project(results: list, rerun, rerun_many=_serially) -> list:
         for i, new in zip(pending, rerun_many(rerun, items)):
             demands.tabled.add(i)
             old = results[i]
-            if new is not None and (new.findings != old.findings or new.taint != old.taint):
+            if new is not None and (new.findings != old.findings or new.taint != old.taint
+                                    or new.skipped != old.skipped):
                 updated[i] = new
         updated = demands.serve(updated, [(range(len(updated)), "tainted_calls")], everything)
         new_raw = _collect_all(updated)
