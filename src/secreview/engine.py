@@ -89,6 +89,56 @@ class RuleSet:
                 out.append(rule)
         return frozenset(out)
 
+    def check(self, ctx: FileContext, skipped: list[Skipped]) -> None:
+        """Run the rules on one file: ``check_call`` for the calls they registered, ``check_node``
+        for the nodes of their types. Findings go to ``ctx.findings``; a rule that fails on a node
+        is recorded in ``skipped`` and the rest of the file is still checked."""
+        index = ctx.index
+        source = ctx.source
+        memo = self._memo
+        inactive = self.inactive(source.text, source.path)
+        Attribute, Name = ast.Attribute, ast.Name
+        called = ctx.called_names = []  # (FileContext.call_names) while each call's func is at hand
+        append = called.append
+        for call in index.of_type(ast.Call):
+            func = call.func
+            kind = type(func)
+            name = func.attr if kind is Attribute else func.id if kind is Name else ""
+            append(name)
+            try:
+                qualname = index.call_name(call)
+            except RecursionError:
+                qualname = None
+            rules = memo.get((qualname, name if kind is Attribute else None))
+            if rules is None:
+                rules = self.call_rules(qualname, func)
+            for rule in rules:
+                if inactive and rule in inactive:
+                    continue
+                try:
+                    rule.check_call(ctx, call, qualname)
+                except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the rest of the file
+                    _failed(rule, ctx, call, skipped, exc)
+        # Rule by rule, each on the nodes its ``select`` keeps (findings are sorted afterwards,
+        # so the order in which rules see nodes does not show).
+        for node_type, rules in self.nodes.items():
+            nodes = index.of_type(node_type)
+            if not nodes:
+                continue
+            for rule in rules:
+                if inactive and rule in inactive:
+                    continue
+                try:
+                    chosen = rule.select(ctx, node_type, nodes)
+                except Exception:  # noqa: BLE001 - a failed shortcut costs time, not findings
+                    chosen = nodes
+                check = rule.check_node
+                for node in chosen:
+                    try:
+                        check(ctx, node)
+                    except Exception as exc:  # noqa: BLE001 - as above
+                        _failed(rule, ctx, node, skipped, exc)
+
     @classmethod
     def from_options(cls, options: Options) -> RuleSet:
         return cls(registry.select(options.select, options.ignore))
@@ -134,31 +184,7 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
                           source.line_count, reviewed=False)
     label = context_mod.classify(source.path, index, source.text[:2000]).label
     ctx = FileContext(source, index, label)
-    call_rules = ruleset.call_rules
-    inactive = ruleset.inactive(source.text, source.path)
-    for call in index.of_type(ast.Call):
-        try:
-            qualname = index.call_name(call)
-        except RecursionError:
-            qualname = None
-        for rule in call_rules(qualname, call.func):
-            if inactive and rule in inactive:
-                continue
-            try:
-                rule.check_call(ctx, call, qualname)
-            except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the rest of the file
-                _failed(rule, ctx, call, skipped, exc)
-    for node_type, rules in ruleset.nodes.items():
-        if inactive:
-            rules = [rule for rule in rules if rule not in inactive]
-            if not rules:
-                continue
-        for node in index.of_type(node_type):
-            for rule in rules:
-                try:
-                    rule.check_node(ctx, node)
-                except Exception as exc:  # noqa: BLE001 - as above
-                    _failed(rule, ctx, node, skipped, exc)
+    ruleset.check(ctx, skipped)
     taint_record = None
     # Test code feeds hard-coded data to fakes; nothing in it comes from an attacker, so data flow
     # is followed there only when the test-code policy keeps everything.
