@@ -21,7 +21,7 @@ from secreview.model import FileResult, Finding, Level, Review, Skipped
 from secreview.perf import RunStats
 from secreview.rules import registry
 from secreview.rules.base import FileContext, Rule
-from secreview.source.index import Index
+from secreview.source.index import CONVENTIONAL_ALIASES, Index
 from secreview.source.parse import DEFAULT_MAX_BYTES, SourceFile, parse_bytes, read_source
 from secreview.taint import run as taint_run
 
@@ -69,6 +69,18 @@ class RuleSet:
         self.collect = frozenset({ast.Call, *self.nodes})
         self.flow_ids = {rule.id for rule in self.rules if getattr(rule, "sink_kind", None)}
         self.gated = [rule for rule in self.rules if rule.needs]
+        # A call ``x.attr(...)`` resolves to a name ending in ``.attr`` (Index.qualname), so a rule
+        # can be registered for it only when ``attr`` is a method or the last part of a name
+        # registered; other such calls are not resolved here (whoever needs them resolves them).
+        self.attrs = frozenset(self.methods).union(name.rpartition(".")[2] for name in self.exact)
+        # For the prefixes ("os.exec*"), a part each ("exec"). A qualified name is made of the
+        # file's identifiers, its module name, "builtins" and the conventional aliases, so a name
+        # with the prefix can be met only in a file whose text or module name holds the part (or
+        # whose identifiers may be written in other characters: not ASCII).
+        self.prefix_parts = tuple(sorted({[part for part in prefix.split(".") if part][-1]
+                                          for prefix, _ in self.prefixes}))
+        self.prefix_always = any(part in known for part in self.prefix_parts
+                                 for known in ("builtins", *CONVENTIONAL_ALIASES.values()))
         # (qualified name, method name) of a call -> its rules
         self._memo: dict[tuple[str | None, str | None], tuple[Rule, ...]] = {}
 
@@ -89,6 +101,13 @@ class RuleSet:
                 out.append(rule)
         return frozenset(out)
 
+    def prefixed(self, text: str, module: str) -> bool:
+        """Whether a call of the file may have a name registered with a prefix (see __init__)."""
+        if not self.prefix_parts:
+            return False
+        return self.prefix_always or not text.isascii() \
+            or any(part in text or part in module for part in self.prefix_parts)
+
     def check(self, ctx: FileContext, skipped: list[Skipped]) -> None:
         """Run the rules on one file: ``check_call`` for the calls they registered, ``check_node``
         for the nodes of their types. Findings go to ``ctx.findings``; a rule that fails on a node
@@ -97,6 +116,7 @@ class RuleSet:
         source = ctx.source
         memo = self._memo
         inactive = self.inactive(source.text, source.path)
+        attrs = None if self.prefixed(source.text, index.module) else self.attrs
         Attribute, Name = ast.Attribute, ast.Name
         called = ctx.called_names = []  # (FileContext.call_names) while each call's func is at hand
         append = called.append
@@ -105,6 +125,8 @@ class RuleSet:
             kind = type(func)
             name = func.attr if kind is Attribute else func.id if kind is Name else ""
             append(name)
+            if kind is Attribute and attrs is not None and name not in attrs:
+                continue  # no rule is registered for it (see __init__)
             try:
                 qualname = index.call_name(call)
             except RecursionError:
