@@ -3,7 +3,7 @@
 A rule is a class with a docstring in the standard sections, metadata as class attributes and
 one or two check methods. It never walks the tree: the engine walks each file once and calls
 ``check_call`` for calls whose qualified name (or, for ``methods``, attribute name) the rule
-registered, and ``check_node`` for nodes of the types it registered.
+registered, and ``check_node`` for nodes of the types it registered (those its ``select`` keeps).
 """
 
 from __future__ import annotations
