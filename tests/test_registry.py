@@ -95,3 +95,52 @@ def test_needs_prefilter_never_hides_a_finding(monkeypatch):
     assert {rule for _, _, rule in with_prefilter} & gated  # the gated rules do report in fixtures
     monkeypatch.setattr(engine.RuleSet, "inactive", lambda self, text, path: frozenset())
     assert findings() == with_prefilter
+
+
+def test_select_shortcut_never_hides_a_finding(monkeypatch):
+    """Every fixture file gives the same findings when every rule's ``select`` keeps all nodes."""
+    from secreview import engine
+    from secreview.rules.base import Rule
+
+    options = engine.Options(test_policy="keep")
+    ruleset = engine.RuleSet.from_options(options)
+    selecting = [type(rule) for rule in ruleset.rules if type(rule).select is not Rule.select]
+    assert selecting, "no rule narrows the nodes it is shown"
+
+    def findings():
+        out = []
+        for path in fixture_files():
+            with open(path, "rb") as handle:
+                result = engine.review_bytes(handle.read(), str(path), ruleset, options)
+            out.extend((f.location.path, f.location.line, f.location.col, f.rule_id, f.message)
+                       for f in result.findings)
+        return sorted(out)
+
+    with_select = findings()
+    assert {rule for *_, rule, _ in with_select} & {cls.id for cls in selecting}
+    for cls in selecting:
+        monkeypatch.setattr(cls, "select", Rule.select)
+    assert findings() == with_select
+
+
+def test_unresolved_calls_never_hide_a_finding(monkeypatch):
+    """Calls ``x.attr(...)`` that no rule is registered for are not resolved by the dispatch
+    (engine.RuleSet.attrs / prefixed); resolving every call gives the same findings."""
+    from secreview import engine
+
+    options = engine.Options(test_policy="keep")
+    ruleset = engine.RuleSet.from_options(options)
+    assert ruleset.prefix_parts and not ruleset.prefix_always
+
+    def findings():
+        out = []
+        for path in fixture_files():
+            with open(path, "rb") as handle:
+                result = engine.review_bytes(handle.read(), str(path), ruleset, options)
+            out.extend((f.location.path, f.location.line, f.location.col, f.rule_id, f.message)
+                       for f in result.findings)
+        return sorted(out)
+
+    skipping = findings()
+    monkeypatch.setattr(engine.RuleSet, "prefixed", lambda self, text, module: True)
+    assert findings() == skipping

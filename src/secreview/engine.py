@@ -21,7 +21,7 @@ from secreview.model import FileResult, Finding, Level, Review, Skipped
 from secreview.perf import RunStats
 from secreview.rules import registry
 from secreview.rules.base import FileContext, Rule
-from secreview.source.index import Index
+from secreview.source.index import CONVENTIONAL_ALIASES, Index
 from secreview.source.parse import DEFAULT_MAX_BYTES, SourceFile, parse_bytes, read_source
 from secreview.taint import run as taint_run
 
@@ -69,6 +69,18 @@ class RuleSet:
         self.collect = frozenset({ast.Call, *self.nodes})
         self.flow_ids = {rule.id for rule in self.rules if getattr(rule, "sink_kind", None)}
         self.gated = [rule for rule in self.rules if rule.needs]
+        # A call ``x.attr(...)`` resolves to a name ending in ``.attr`` (Index.qualname), so a rule
+        # can be registered for it only when ``attr`` is a method or the last part of a name
+        # registered; other such calls are not resolved here (whoever needs them resolves them).
+        self.attrs = frozenset(self.methods).union(name.rpartition(".")[2] for name in self.exact)
+        # For the prefixes ("os.exec*"), a part each ("exec"). A qualified name is made of the
+        # file's identifiers, its module name, "builtins" and the conventional aliases, so a name
+        # with the prefix can be met only in a file whose text or module name holds the part (or
+        # whose identifiers may be written in other characters: not ASCII).
+        self.prefix_parts = tuple(sorted({[part for part in prefix.split(".") if part][-1]
+                                          for prefix, _ in self.prefixes}))
+        self.prefix_always = any(part in known for part in self.prefix_parts
+                                 for known in ("builtins", *CONVENTIONAL_ALIASES.values()))
         # (qualified name, method name) of a call -> its rules
         self._memo: dict[tuple[str | None, str | None], tuple[Rule, ...]] = {}
 
@@ -88,6 +100,66 @@ class RuleSet:
             if not hit:
                 out.append(rule)
         return frozenset(out)
+
+    def prefixed(self, text: str, module: str) -> bool:
+        """Whether a call of the file may have a name registered with a prefix (see __init__)."""
+        if not self.prefix_parts:
+            return False
+        return self.prefix_always or not text.isascii() \
+            or any(part in text or part in module for part in self.prefix_parts)
+
+    def check(self, ctx: FileContext, skipped: list[Skipped]) -> None:
+        """Run the rules on one file: ``check_call`` for the calls they registered, ``check_node``
+        for the nodes of their types. Findings go to ``ctx.findings``; a rule that fails on a node
+        is recorded in ``skipped`` and the rest of the file is still checked."""
+        index = ctx.index
+        source = ctx.source
+        memo = self._memo
+        inactive = self.inactive(source.text, source.path)
+        attrs = None if self.prefixed(source.text, index.module) else self.attrs
+        Attribute, Name = ast.Attribute, ast.Name
+        called = ctx.called_names = []  # (FileContext.call_names) while each call's func is at hand
+        append = called.append
+        for call in index.of_type(ast.Call):
+            func = call.func
+            kind = type(func)
+            name = func.attr if kind is Attribute else func.id if kind is Name else ""
+            append(name)
+            if kind is Attribute and attrs is not None and name not in attrs:
+                continue  # no rule is registered for it (see __init__)
+            try:
+                qualname = index.call_name(call)
+            except RecursionError:
+                qualname = None
+            rules = memo.get((qualname, name if kind is Attribute else None))
+            if rules is None:
+                rules = self.call_rules(qualname, func)
+            for rule in rules:
+                if inactive and rule in inactive:
+                    continue
+                try:
+                    rule.check_call(ctx, call, qualname)
+                except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the rest of the file
+                    _failed(rule, ctx, call, skipped, exc)
+        # Rule by rule, each on the nodes its ``select`` keeps (findings are sorted afterwards,
+        # so the order in which rules see nodes does not show).
+        for node_type, rules in self.nodes.items():
+            nodes = index.of_type(node_type)
+            if not nodes:
+                continue
+            for rule in rules:
+                if inactive and rule in inactive:
+                    continue
+                try:
+                    chosen = rule.select(ctx, node_type, nodes)
+                except Exception:  # noqa: BLE001 - a failed shortcut costs time, not findings
+                    chosen = nodes
+                check = rule.check_node
+                for node in chosen:
+                    try:
+                        check(ctx, node)
+                    except Exception as exc:  # noqa: BLE001 - as above
+                        _failed(rule, ctx, node, skipped, exc)
 
     @classmethod
     def from_options(cls, options: Options) -> RuleSet:
@@ -134,31 +206,7 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
                           source.line_count, reviewed=False)
     label = context_mod.classify(source.path, index, source.text[:2000]).label
     ctx = FileContext(source, index, label)
-    call_rules = ruleset.call_rules
-    inactive = ruleset.inactive(source.text, source.path)
-    for call in index.of_type(ast.Call):
-        try:
-            qualname = index.call_name(call)
-        except RecursionError:
-            qualname = None
-        for rule in call_rules(qualname, call.func):
-            if inactive and rule in inactive:
-                continue
-            try:
-                rule.check_call(ctx, call, qualname)
-            except Exception as exc:  # noqa: BLE001 - a bug in a rule must not lose the rest of the file
-                _failed(rule, ctx, call, skipped, exc)
-    for node_type, rules in ruleset.nodes.items():
-        if inactive:
-            rules = [rule for rule in rules if rule not in inactive]
-            if not rules:
-                continue
-        for node in index.of_type(node_type):
-            for rule in rules:
-                try:
-                    rule.check_node(ctx, node)
-                except Exception as exc:  # noqa: BLE001 - as above
-                    _failed(rule, ctx, node, skipped, exc)
+    ruleset.check(ctx, skipped)
     taint_record = None
     # Test code feeds hard-coded data to fakes; nothing in it comes from an attacker, so data flow
     # is followed there only when the test-code policy keeps everything.

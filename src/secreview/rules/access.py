@@ -329,6 +329,9 @@ class _Authz:
         return False
 
 
+_EQUALITY_OR_MEMBERSHIP = (ast.Eq, ast.NotEq, ast.In, ast.NotIn)  # the comparisons SR903 looks at
+
+
 def _is_controller(ctx: FileContext, cls: ast.ClassDef) -> bool:
     for base in cls.bases:
         name = _dotted(base)
@@ -814,9 +817,13 @@ class UserSuppliedRoleCheck(Rule):
            "through the policy engine, never on a role or id the request carries.")
     nodes = (ast.Compare,)
 
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # check_node's first test, on all the comparisons at once
+        return [node for node in nodes if len(node.ops) == 1 and isinstance(node.ops[0], _EQUALITY_OR_MEMBERSHIP)]
+
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Compare)
-        if len(node.ops) != 1 or not isinstance(node.ops[0], (ast.Eq, ast.NotEq, ast.In, ast.NotIn)):
+        if len(node.ops) != 1 or not isinstance(node.ops[0], _EQUALITY_OR_MEMBERSHIP):
             return
         if not self._decides(ctx, node):
             return

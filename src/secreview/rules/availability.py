@@ -628,6 +628,15 @@ class UnboundedSizeFromInput(Rule):
                 self._report(ctx, call, arg, trace, verb)
                 return
 
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # check_node's first test, on all the nodes of one type at once
+        if node_type is ast.Call:
+            return [node for node in ctx.calls_named(nodes, _RECEIVE_HELPERS.__contains__)
+                    if isinstance(node.func, ast.Name) and node.args]
+        if node_type is ast.BinOp:
+            return [node for node in nodes if isinstance(node.op, ast.Mult)]
+        return nodes
+
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         if isinstance(node, ast.Call):
             # a module's own receive helper: ``recv(sock, n)`` / ``recv_exact(n)``
@@ -1881,6 +1890,12 @@ class UnhandledRequestParse(Rule):
                 return True
         return False
 
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # check_node's first tests, on all the subscripts at once
+        Load, Slice, Subscript = ast.Load, ast.Slice, ast.Subscript
+        return [node for node in nodes if type(node.ctx) is Load and not isinstance(node.slice, Slice)
+                and not isinstance(node.value, Subscript)]
+
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Subscript)
         if type(node.ctx) is not ast.Load or isinstance(node.slice, ast.Slice):
@@ -2052,6 +2067,9 @@ class AssertSecurityCheck(Rule):
     confidence = Level.HIGH
     fix = "Replace the `assert` with an `if` that raises an explicit exception (403 or 400 for the caller)."
     nodes = (ast.Assert,)
+
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        return nodes if ctx.context == "production" else []  # as check_node's first test
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Assert)
@@ -2300,6 +2318,21 @@ class InputControlledRecursion(Rule):
     # (an import, or the module itself used unimported) or its path, or from a conventional alias
     # used unimported (``ET`` for xml.etree.ElementTree).
     needs = ("json", "xml", "yaml", *_PARSER_ALIASES)
+
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # check_node's first tests: an argument, and a callee named like a self-recursive function
+        # of the module (most modules have none)
+        names = self._names(ctx)
+        if not names:
+            return []
+        return [node for node in ctx.calls_named(nodes, names.__contains__) if node.args]
+
+    @staticmethod
+    def _names(ctx: FileContext) -> frozenset[str]:
+        names = ctx.cache.get("SR807.names")
+        if names is None:
+            names = ctx.cache["SR807.names"] = frozenset(f.name for f in _recursive_functions(ctx))
+        return names  # type: ignore[return-value]
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         if not node.args:

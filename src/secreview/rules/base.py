@@ -3,7 +3,7 @@
 A rule is a class with a docstring in the standard sections, metadata as class attributes and
 one or two check methods. It never walks the tree: the engine walks each file once and calls
 ``check_call`` for calls whose qualified name (or, for ``methods``, attribute name) the rule
-registered, and ``check_node`` for nodes of the types it registered.
+registered, and ``check_node`` for nodes of the types it registered (those its ``select`` keeps).
 """
 
 from __future__ import annotations
@@ -50,6 +50,14 @@ class Rule:
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         raise NotImplementedError
+
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        """The nodes of ``node_type`` (``nodes``, in source order) to call ``check_node`` on.
+
+        A rule may drop here, in one pass and without a call per node, nodes on which its
+        ``check_node`` returns at once without reporting; it must keep every other node, in
+        order (tests/test_registry.py checks that no finding is lost). All of them by default."""
+        return nodes
 
     @classmethod
     def summary(cls) -> str:
@@ -99,6 +107,7 @@ class FileContext:
         self.findings: list[Finding] = []
         self.cache: dict[str, object] = {}  # per-file memo for rules: key by rule id
         self._via: Candidate | None = None  # set while a rule checks a call as one of its candidates
+        self.called_names: list[str] | None = None  # see call_names (the engine fills it in)
 
     # ------------------------------------------------------------------ reporting
 
@@ -170,6 +179,27 @@ class FileContext:
         return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
     # ------------------------------------------------------------------ reading calls
+
+    def call_names(self) -> list[str]:
+        """The called name of each call of the file, in the order of ``index.of_type(ast.Call)``:
+        the attribute (``execute`` in ``self.db.execute(sql)``), the name (``execute(sql)``), or
+        "" for any other callee. For the ``select`` of rules that look at every call."""
+        names = self.called_names
+        if names is None:
+            Attribute, Name = ast.Attribute, ast.Name
+            names = self.called_names = [
+                func.attr if type(func) is Attribute else func.id if type(func) is Name else ""
+                for func in [call.func for call in self.index.of_type(ast.Call)]]
+        return names
+
+    def calls_named(self, calls: list[ast.Call], accept: Callable[[str], bool]) -> list[ast.Call]:
+        """The calls among ``calls`` (all the file's calls, as ``select`` receives them) whose
+        called name (:meth:`call_names`) passes ``accept``, which is asked once per distinct name."""
+        names = self.call_names()
+        wanted = {name for name in set(names) if accept(name)}
+        if not wanted:
+            return []
+        return [call for call, name in zip(calls, names) if name in wanted]
 
     def qualname(self, expr: ast.AST | None) -> str | None:
         return self.index.qualname(expr)

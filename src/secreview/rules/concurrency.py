@@ -1198,10 +1198,18 @@ class UnsynchronizedSharedState(Rule):
              "submit")
     needs_any_case = True
 
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # check_node's test of the statement's shape, on all the statements of one type at once
+        if node_type is ast.AugAssign:
+            return [node for node in nodes if isinstance(node.op, _COUNTER_OPS)]
+        if node_type is ast.Assign:
+            return [node for node in nodes if len(node.targets) == 1 and type(node.value) is ast.BinOp]
+        return nodes
+
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         # the cheap test of the statement's shape first, then whether it is in a function
         if isinstance(node, ast.AugAssign):
-            if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.BitOr, ast.BitAnd)):
+            if not isinstance(node.op, _COUNTER_OPS):
                 return
             function = ctx.index.function_of(node)
             if function is None:
@@ -1334,6 +1342,9 @@ def _reads(value: ast.AST, target: ast.AST) -> bool:
     if expr_key(next(nodes)) == key:
         return True
     return any(type(n) is kind and expr_key(n) == key for n in nodes)
+
+
+_COUNTER_OPS = (ast.Add, ast.Sub, ast.Mult, ast.BitOr, ast.BitAnd)  # augmented assignments SR704 looks at
 
 
 def _membership_container(test: ast.AST) -> ast.AST | None:

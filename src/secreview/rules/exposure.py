@@ -335,6 +335,9 @@ class SecretInLog(Rule):
                                confidence=Level.MEDIUM if "connection info" in what else None)
                     return
 
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        return [node for node in nodes if isinstance(node.exc, ast.Call)]  # as check_node's first test
+
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Raise)
         exc = node.exc
@@ -764,6 +767,10 @@ class TimingUnsafeCompare(Rule):
     confidence = Level.HIGH
     fix = "Compare secrets with `hmac.compare_digest(a, b)` (or `secrets.compare_digest`), which runs in constant time."
     nodes = (ast.Compare,)
+
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # check_node's first test, on all the comparisons at once
+        return [node for node in nodes if len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq))]
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Compare)

@@ -1498,6 +1498,13 @@ class PathJoinedUnderRootUnchecked(Rule):
     # function instead of searching every function body. check_node passes over them.
     nodes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.BinOp, ast.JoinedStr)
 
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # check_node's first tests: only functions are checked (the other node types are collected
+        # for _site_candidates), and none in test or generated code
+        if node_type not in (ast.FunctionDef, ast.AsyncFunctionDef) or ctx.context in ("test", "generated"):
+            return []
+        return nodes
+
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return

@@ -335,6 +335,16 @@ class SqlStringBuilt(Rule):
              "django.db.models.expressions.RawSQL", "pandas.read_sql", "pandas.read_sql_query")
     nodes = (ast.Call,)
 
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # check_node's first tests, on all the calls at once: a callee named (not one of the SQL
+        # methods check_call handles) like a query runner, or handed a database handle by position
+        names = ctx.call_names()
+        runners = {name for name in set(names) if name and name not in _SQL_METHOD_SET and _runner_name(name)}
+        Name = ast.Name
+        return [node for node, name in zip(nodes, names)
+                if name in runners or (node.args and name and name not in _SQL_METHOD_SET
+                                       and any([type(arg) is Name and arg.id in _HANDLE_NAMES for arg in node.args]))]
+
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         """Project-specific query helpers: the callee's name or a database-handle argument."""
         func = node.func

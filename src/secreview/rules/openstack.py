@@ -163,6 +163,11 @@ class ImageFormatNotSpecified(Rule):
            "(or `format=` to the `qemu_img_info` helper), validated against a format inspector.")
     nodes = (ast.Call,)
 
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # check_node's first tests, once per called name: a qemu_img_info helper or a command runner
+        return ctx.calls_named(nodes, lambda name: name in _EXEC_NAMES or (
+            "qemu_img_info" in name and _INFO_HELPERS.match(name) is not None))
+
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Call)
         name = _call_name(node)

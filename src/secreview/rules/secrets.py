@@ -723,6 +723,46 @@ class HardcodedSecret(Rule):
            "rotate the one committed to the source.")
     nodes = (ast.Constant,)
 
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # check_node's tests, in one loop: a string is reported when it holds a known key format,
+        # a URL with a password, or (without a space) is bound to a credential name. Of the
+        # binding places (_bound_name) the most frequent, dict displays, calls and keywords, are
+        # narrowed here as _bound_name narrows them. Bytes are all kept.
+        parent_of = ctx.index.parents.get
+        Dict, Call, keyword = ast.Dict, ast.Call, ast.keyword
+        last_dict, secret_values = None, {}
+        kept = []
+        for node in nodes:
+            value = node.value
+            if type(value) is not str:
+                if isinstance(value, (str, bytes)) and len(value) >= 4:
+                    kept.append(node)
+                continue
+            size = len(value)
+            if size < 4:
+                continue
+            if ("://" in value and "@" in value) or (size >= 20 and _format_match(value)):
+                kept.append(node)
+                continue
+            if " " in value or size > 4096:
+                continue
+            parent = parent_of(node)
+            kind = type(parent)
+            if kind is Dict:
+                if parent is not last_dict:
+                    last_dict, secret_values = parent, _secret_keys(parent)
+                if id(node) in secret_values:
+                    kept.append(node)
+            elif kind is Call:
+                if len(parent.args) >= 2 and parent.args[1] is node:
+                    kept.append(node)
+            elif kind is keyword:
+                if parent.arg == "default" or _secret_name(parent.arg) is not None:
+                    kept.append(node)
+            elif kind in _BINDING_PARENTS:
+                kept.append(node)
+        return kept
+
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         value = node.value  # type: ignore[attr-defined]
         if isinstance(value, str):

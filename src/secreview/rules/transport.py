@@ -171,6 +171,22 @@ class TlsVerificationDisabled(Rule):
                    "the request, including any credentials it carries.",
                    confidence=confidence)
 
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # the first test of each branch of check_node, on all the nodes of one type at once
+        if node_type is ast.keyword:
+            return [node for node in nodes if node.arg == "cert_reqs"]
+        if node_type is ast.Assign:
+            return [node for node in nodes
+                    if any([isinstance(t, ast.Attribute) and t.attr in _ASSIGNED_ATTRS for t in node.targets])]
+        if node_type is ast.Dict:
+            return [node for node in nodes
+                    if any([isinstance(k, ast.Constant) and k.value == "cert_reqs" for k in node.keys])]
+        if node_type is ast.ImportFrom:
+            return [node for node in nodes if any([alias.name == "wrap_socket" for alias in node.names])]
+        if node_type is ast.FunctionDef:
+            return [node for node in nodes if node.name == "wrap_socket"]
+        return nodes
+
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         if isinstance(node, ast.keyword):  # the most frequent node by far: test it first
             if node.arg == "cert_reqs" and _is_cert_none(ctx, node.value, strings=True):

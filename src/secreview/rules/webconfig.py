@@ -155,6 +155,14 @@ class FlaskDebugMode(Rule):
                    f"`{ctx.text(func)}` sets `DEBUG` to `{ctx.text(flag, 20)}` in the Flask configuration. "
                    + self._CONSEQUENCE, confidence=sure)
 
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # check_node's first test, inlined: a target ``x.debug`` or ``x.config[...]``
+        Attribute = ast.Attribute
+        return [node for node in nodes if any([
+            target.attr == "debug" if type(target) is Attribute
+            else type(target) is ast.Subscript and type(target.value) is Attribute and target.value.attr == "config"
+            for target in node.targets])]
+
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Assign)
         # the targets' shape first: it rules out nearly every assignment more cheaply than is_true
