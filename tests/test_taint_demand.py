@@ -235,3 +235,28 @@ def test_a_failing_cross_module_step_keeps_the_files_and_says_so(tmp_path, monke
         ("app/helpers.py", "partly reviewed: cross-module data-flow analysis failed: KeyError: 'boom'")]
     assert {f.path for f in review.files} == {"app/__init__.py", "app/views.py", "app/helpers.py"}
     assert not [f for f in review.findings if f.rule_id == "SR111"]
+
+
+def test_the_cross_module_step_parses_a_file_once(tmp_path, monkeypatch):
+    """helpers.py is analysed again twice (its summary asked for, then with the table): it is
+    read and parsed once; the reports are those of a step that parses every time."""
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "views.py").write_text(CALLER + "\n\ndef ask():\n    return request.args['cmd']\n")
+    (pkg / "helpers.py").write_text(HELPERS + "\n\ndef relay():\n    from .views import ask\n"
+                                              "    return subprocess.call(ask(), shell=True)\n")
+    monkeypatch.chdir(tmp_path)
+    baseline = engine.run(discover.discover(["app"]), Options(jobs=1))
+    reads: list[str] = []
+    real = engine.read_source
+
+    def counting(path, display, *args):
+        reads.append(display)
+        return real(path, display, *args)
+
+    monkeypatch.setattr(engine, "read_source", counting)
+    review = engine.run(discover.discover(["app"]), Options(jobs=1))
+    global_reads = reads[3:]  # after the per-file phase's three reads
+    assert sorted(global_reads) == sorted(set(global_reads)) and global_reads
+    assert review.findings == baseline.findings

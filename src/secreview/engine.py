@@ -320,15 +320,14 @@ def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) 
     if not ruleset.flow_ids:
         return results
 
+    parsed_files = _ParsedFiles()
+
     def rerun(result: FileResult, table, demand: frozenset[str] = frozenset()) -> FileResult | None:
         # Only the data flow can change: the pattern findings of the per-file phase are kept.
-        parsed = read_source(result.path, result.path, options.max_file_size)
-        if isinstance(parsed, Skipped):
+        found = parsed_files.get(result.path, options.max_file_size)
+        if found is None:
             return None
-        try:
-            index = Index(parsed.tree, module_name(parsed.path), frozenset({ast.Call}))
-        except (RecursionError, MemoryError):
-            return None
+        parsed, index = found
         try:
             ctx = FileContext(parsed, index, result.context)
             flows, record = taint_run.analyse(ctx, ruleset.flow_ids, tuple(options.taint_specs), table, demand)
@@ -339,8 +338,6 @@ def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) 
             note = Skipped(result.path, "partly reviewed: cross-module data-flow analysis failed: "
                                         f"{type(exc).__name__}: {exc}")
             return replace(result, skipped=(*result.skipped, note))
-        finally:
-            index.release()
         flows = [f for f in flows if f.severity >= options.min_severity and f.confidence >= options.min_confidence]
         others = [f for f in result.findings if f.rule_id not in ruleset.flow_ids]
         merged = taint_run.merge(others, flows, record.get("sanitized_sinks", ()))
@@ -349,7 +346,45 @@ def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) 
 
     from secreview import parallel
 
-    return taint_run.project(results, rerun, parallel.rerun_many_for(options))
+    try:
+        return taint_run.project(results, rerun, parallel.rerun_many_for(options))
+    finally:
+        parsed_files.clear()
+
+
+class _ParsedFiles:
+    """The parsed trees and indexes of the files the cross-module step analysed last: a file is
+    often analysed again in the next round (its summaries asked for, then its calls followed
+    with the table), and parsing it is most of the cost. Bounded by lines kept."""
+
+    MAX_LINES = 40_000
+
+    def __init__(self):
+        self._kept: dict[str, tuple[SourceFile, Index]] = {}
+
+    def get(self, path: str, max_file_size: int) -> tuple[SourceFile, Index] | None:
+        found = self._kept.pop(path, None)
+        if found is None:
+            parsed = read_source(path, path, max_file_size)
+            if isinstance(parsed, Skipped):
+                return None
+            try:
+                found = (parsed, Index(parsed.tree, module_name(parsed.path), frozenset({ast.Call})))
+            except (RecursionError, MemoryError):
+                return None
+        self._kept[path] = found  # the most recent last
+        lines = sum(parsed.line_count for parsed, _ in self._kept.values())
+        while lines > self.MAX_LINES and len(self._kept) > 1:
+            oldest = next(iter(self._kept))
+            parsed, index = self._kept.pop(oldest)
+            lines -= parsed.line_count
+            index.release()
+        return found
+
+    def clear(self) -> None:
+        for _, index in self._kept.values():
+            index.release()
+        self._kept.clear()
 
 
 def triage(review: Review, options: Options) -> Review:
