@@ -152,12 +152,19 @@ def file_key(config: str, display: str, data: bytes) -> str:
 def to_json(value: object) -> object:
     """The JSON form of a result: dataclasses as objects (every field), enums by value,
     tuples as lists. Raises TypeError for anything else that JSON cannot hold."""
-    if value is None or isinstance(value, (str, bool, int, float)) and not isinstance(value, enum.Enum):
+    cls = type(value)
+    if cls in _PLAIN or value is None:  # the commonest values first (a run stores hundreds of thousands)
+        return value
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = (tuple(f.name for f in dataclasses.fields(cls))
+                                     if dataclasses.is_dataclass(cls) else ())
+    if names:
+        return {name: to_json(getattr(value, name)) for name in names}
+    if isinstance(value, (str, bool, int, float)) and not isinstance(value, enum.Enum):
         return value
     if isinstance(value, enum.Enum):
         return value.value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (tuple, list)):
         return [to_json(v) for v in value]
     if isinstance(value, dict):
@@ -167,23 +174,26 @@ def to_json(value: object) -> object:
     raise TypeError(f"cannot cache a value of type {type(value).__name__}")
 
 
+_PLAIN = frozenset({str, bool, int, float})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # dataclass -> its field names; () for other types
+
+
 def from_json(kind: object, data: object) -> object:
     """Rebuild a value of type ``kind`` (a class or an annotation) from its JSON form."""
     if data is None:
         return None
-    origin = typing.get_origin(kind)
+    origin = _origin(kind)
     if origin is None:
         if isinstance(kind, type):
             if dataclasses.is_dataclass(kind):
                 if not isinstance(data, dict):
                     raise ValueError(f"expected an object for {kind.__name__}")
-                hints = _hints(kind)
                 values = {}
-                for f in dataclasses.fields(kind):
-                    if f.name in data:
-                        values[f.name] = from_json(hints.get(f.name, typing.Any), data[f.name])
-                    elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                        raise ValueError(f"{kind.__name__}.{f.name} is missing")
+                for name, hint, required in _layout(kind):
+                    if name in data:
+                        values[name] = from_json(hint, data[name])
+                    elif required:
+                        raise ValueError(f"{kind.__name__}.{name} is missing")
                 return kind(**values)
             if issubclass(kind, enum.Enum):
                 return kind(data)
@@ -192,7 +202,7 @@ def from_json(kind: object, data: object) -> object:
             if kind is float and isinstance(data, int) and not isinstance(data, bool):
                 return float(data)
         return data
-    args = typing.get_args(kind)
+    args = _ARGS[kind] if kind in _ARGS else typing.get_args(kind)
     if origin is tuple:
         if not isinstance(data, list):
             raise ValueError("expected a list for a tuple")
@@ -219,6 +229,31 @@ def from_json(kind: object, data: object) -> object:
     if origin is typing.Literal:
         return data
     return data
+
+
+_ORIGINS: dict[object, object] = {}
+_ARGS: dict[object, tuple] = {}
+
+
+def _origin(kind: object) -> object:
+    """``typing.get_origin(kind)``, remembered per annotation (with its arguments)."""
+    try:
+        return _ORIGINS[kind]
+    except KeyError:
+        origin = _ORIGINS[kind] = typing.get_origin(kind)
+        _ARGS[kind] = typing.get_args(kind)
+        return origin
+    except TypeError:  # an annotation that cannot be a dict key
+        return typing.get_origin(kind)
+
+
+@functools.cache
+def _layout(cls: type) -> tuple[tuple[str, object, bool], ...]:
+    """(name, annotation, required) of each field of a dataclass."""
+    hints = _hints(cls)
+    return tuple((f.name, hints.get(f.name, typing.Any),
+                  f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+                 for f in dataclasses.fields(cls))
 
 
 @functools.cache
