@@ -46,6 +46,17 @@ def fixture_files() -> list[str]:
     return sorted(found)
 
 
+def fixture_findings(ruleset: RuleSet, options: Options) -> list[tuple]:
+    """(path, line, column, rule, message) of every finding in every fixture file, sorted: what
+    the equivalence tests compare with a shortcut switched on and off."""
+    out = []
+    for path in fixture_files():
+        with open(path, "rb") as handle:
+            result = review_bytes(handle.read(), str(path), ruleset, options)
+        out.extend((f.location.path, f.location.line, f.location.col, f.rule_id, f.message) for f in result.findings)
+    return sorted(out)
+
+
 def expectations(text: str) -> list[Expectation]:
     found = []
     for tok in tokenize.generate_tokens(io.StringIO(text).readline):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from fixture_harness import expectations, fixture_files
+from fixture_harness import expectations, fixture_files, fixture_findings
 from secreview.model import CWES, PILLARS, Level
 from secreview.rules import registry
 from secreview.rules.base import DOC_SECTIONS
@@ -84,15 +84,10 @@ def test_needs_prefilter_never_hides_a_finding(monkeypatch):
     assert gated, "no rule uses the prefilter"
 
     def findings():
-        out = []
-        for path in fixture_files():
-            with open(path, "rb") as handle:
-                result = engine.review_bytes(handle.read(), str(path), ruleset, options)
-            out.extend((f.location.path, f.location.line, f.rule_id) for f in result.findings)
-        return sorted(out)
+        return fixture_findings(ruleset, options)
 
     with_prefilter = findings()
-    assert {rule for _, _, rule in with_prefilter} & gated  # the gated rules do report in fixtures
+    assert {rule for *_, rule, _ in with_prefilter} & gated  # the gated rules do report in fixtures
     monkeypatch.setattr(engine.RuleSet, "inactive", lambda self, text, path: frozenset())
     assert findings() == with_prefilter
 
@@ -108,13 +103,7 @@ def test_select_shortcut_never_hides_a_finding(monkeypatch):
     assert selecting, "no rule narrows the nodes it is shown"
 
     def findings():
-        out = []
-        for path in fixture_files():
-            with open(path, "rb") as handle:
-                result = engine.review_bytes(handle.read(), str(path), ruleset, options)
-            out.extend((f.location.path, f.location.line, f.location.col, f.rule_id, f.message)
-                       for f in result.findings)
-        return sorted(out)
+        return fixture_findings(ruleset, options)
 
     with_select = findings()
     assert {rule for *_, rule, _ in with_select} & {cls.id for cls in selecting}
@@ -133,13 +122,7 @@ def test_unresolved_calls_never_hide_a_finding(monkeypatch):
     assert ruleset.prefix_parts and not ruleset.prefix_always
 
     def findings():
-        out = []
-        for path in fixture_files():
-            with open(path, "rb") as handle:
-                result = engine.review_bytes(handle.read(), str(path), ruleset, options)
-            out.extend((f.location.path, f.location.line, f.location.col, f.rule_id, f.message)
-                       for f in result.findings)
-        return sorted(out)
+        return fixture_findings(ruleset, options)
 
     skipping = findings()
     monkeypatch.setattr(engine.RuleSet, "prefixed", lambda self, text, module: True)

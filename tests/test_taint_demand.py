@@ -17,7 +17,7 @@ from secreview.taint import demand as demand_mod
 from secreview.taint import run as taint_run
 from secreview.taint.analysis import ModuleTaint
 
-from fixture_harness import fixture_files
+from fixture_harness import fixture_findings
 
 
 def _analysed(code: str, demand: frozenset[str] = frozenset()) -> list[str]:
@@ -146,18 +146,10 @@ def test_demand_never_changes_a_finding_of_the_fixtures(monkeypatch):
     options = Options(test_policy="keep")
     ruleset = engine.RuleSet.from_options(options)
 
-    def findings():
-        out = []
-        for path in fixture_files():
-            with open(path, "rb") as handle:
-                result = engine.review_bytes(handle.read(), str(path), ruleset, options)
-            out.extend((f.location.path, f.location.line, f.rule_id, f.message) for f in result.findings)
-        return sorted(out)
-
-    demanded = findings()
-    assert any(rule.startswith("SR1") for _, _, rule, _ in demanded)
+    demanded = fixture_findings(ruleset, options)
+    assert any(rule.startswith("SR1") for *_, rule, _ in demanded)
     monkeypatch.setattr(demand_mod.Demand, "initial", lambda self: self._add(self.groups))
-    assert findings() == demanded
+    assert fixture_findings(ruleset, options) == demanded
 
 
 CALLER = """
@@ -182,13 +174,18 @@ def unused(cmd):
 """
 
 
-def test_another_file_asks_for_the_summary_it_needs(tmp_path, monkeypatch):
+def _app(tmp_path, monkeypatch, views: str = CALLER, helpers: str = HELPERS) -> None:
+    """A package ``app`` whose views call into its helpers, as the current folder."""
     pkg = tmp_path / "app"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    (pkg / "views.py").write_text(CALLER)
-    (pkg / "helpers.py").write_text(HELPERS)
+    (pkg / "views.py").write_text(views)
+    (pkg / "helpers.py").write_text(helpers)
     monkeypatch.chdir(tmp_path)
+
+
+def test_another_file_asks_for_the_summary_it_needs(tmp_path, monkeypatch):
+    _app(tmp_path, monkeypatch)
     review = engine.run(discover.discover(["app"]), Options(jobs=1))
     [finding] = [f for f in review.findings if f.rule_id == "SR111"]
     assert (finding.location.path, finding.location.line) == ("app/helpers.py", 6)
@@ -216,12 +213,7 @@ def test_a_callee_is_interpreted_only_when_given_untrusted_data():
 
 
 def test_a_failing_cross_module_step_keeps_the_files_and_says_so(tmp_path, monkeypatch):
-    pkg = tmp_path / "app"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "views.py").write_text(CALLER)
-    (pkg / "helpers.py").write_text(HELPERS)
-    monkeypatch.chdir(tmp_path)
+    _app(tmp_path, monkeypatch)
     real = taint_run.analyse
 
     def failing(ctx, selected, extra_specs=(), external=None, demand=frozenset()):
@@ -240,13 +232,8 @@ def test_a_failing_cross_module_step_keeps_the_files_and_says_so(tmp_path, monke
 def test_the_cross_module_step_parses_a_file_once(tmp_path, monkeypatch):
     """helpers.py is analysed again twice (its summary asked for, then with the table): it is
     read and parsed once; the reports are those of a step that parses every time."""
-    pkg = tmp_path / "app"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "views.py").write_text(CALLER + "\n\ndef ask():\n    return request.args['cmd']\n")
-    (pkg / "helpers.py").write_text(HELPERS + "\n\ndef relay():\n    from .views import ask\n"
-                                              "    return subprocess.call(ask(), shell=True)\n")
-    monkeypatch.chdir(tmp_path)
+    _app(tmp_path, monkeypatch, CALLER + "\n\ndef ask():\n    return request.args['cmd']\n",
+         HELPERS + "\n\ndef relay():\n    from .views import ask\n    return subprocess.call(ask(), shell=True)\n")
     baseline = engine.run(discover.discover(["app"]), Options(jobs=1))
     reads: list[str] = []
     real = engine.read_source
