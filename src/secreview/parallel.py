@@ -31,7 +31,7 @@ import stat
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from secreview import engine
@@ -379,12 +379,10 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
         except CacheError as exc:
             note(f"{exc}; results are not cached")
         if cache is not None:
-            for i, target in enumerate(targets):
-                read = _read_for_key(target, options.max_file_size)
-                if read is not None:
-                    data, stamp = read
-                    sizes[i] = len(data)
-                    keys[i] = (cache.key(target.display, data), stamp)
+            for i, (size, key, stamp) in enumerate(_keys(cache, targets, options.max_file_size, jobs)):
+                if key is not None:
+                    sizes[i] = size
+                    keys[i] = (key, stamp)
             run_key = _run_key(cache.config, targets, keys) if allow_final else None
             if run_key is not None:
                 # Nothing changed since a run over exactly these inputs: its final output (after the
@@ -658,6 +656,23 @@ def _config(ruleset: engine.RuleSet, options: engine.Options) -> str:
     from secreview.cache import config_key
 
     return config_key([rule.id for rule in ruleset.rules], options)
+
+
+def _keys(cache: Cache, targets: list[Target], max_bytes: int, jobs: int) -> list[tuple]:
+    """(size, cache key, stamp) of every target, in order ((0, None, None) for a file that cannot
+    be read). Reading and hashing release the interpreter lock, so with more than one job the
+    files are read by that many threads (the workers have not started yet)."""
+    def one(target: Target) -> tuple:
+        read = _read_for_key(target, max_bytes)
+        if read is None:
+            return 0, None, None
+        data, stamp = read
+        return len(data), cache.key(target.display, data), stamp
+
+    if jobs > 1 and len(targets) >= MIN_FILES_FOR_POOL:
+        with ThreadPoolExecutor(jobs) as pool:
+            return list(pool.map(one, targets, chunksize=32))
+    return [one(target) for target in targets]
 
 
 def _read_for_key(target: Target, max_bytes: int) -> tuple[bytes, tuple[int, int]] | None:
