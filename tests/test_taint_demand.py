@@ -247,3 +247,32 @@ def test_the_cross_module_step_parses_a_file_once(tmp_path, monkeypatch):
     global_reads = reads[3:]  # after the per-file phase's three reads
     assert sorted(global_reads) == sorted(set(global_reads)) and global_reads
     assert review.findings == baseline.findings
+
+
+def test_a_summary_missing_from_the_table_is_fetched_while_the_caller_is_analysed(tmp_path, monkeypatch):
+    """views.py learns only with the table that ``ask()`` returns request data; the summary of
+    ``save``, which it then passes that data to, is computed right then: views.py is analysed
+    again once, not once more in a later round."""
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "source.py").write_text("from flask import request\n\n\ndef ask():\n    return request.args['cmd']\n")
+    (pkg / "sink.py").write_text("import subprocess\n\n\ndef save(cmd):\n    return subprocess.call(cmd, shell=True)\n")
+    (pkg / "views.py").write_text("from .sink import save\nfrom .source import ask\n\n\n"
+                                  "def view():\n    data = ask()\n    return save(data)\n")
+    monkeypatch.chdir(tmp_path)
+    analysed: list[tuple[str, bool]] = []
+    real = taint_run.analyse
+
+    def counting(ctx, selected, extra_specs=(), external=None, demand=frozenset()):
+        analysed.append((ctx.path, external is not None))
+        return real(ctx, selected, extra_specs, external, demand)
+
+    monkeypatch.setattr(taint_run, "analyse", counting)
+    review = engine.run(discover.discover(["app"]), Options(jobs=1))
+    [finding] = [f for f in review.findings if f.rule_id == "SR111"]
+    assert (finding.location.path, finding.location.line) == ("app/sink.py", 5)
+    assert [s.location.path for s in finding.trace][0] == "app/source.py"
+    assert analysed.count(("app/views.py", True)) == 1
+    sink = next(r for r in review.files if r.path == "app/sink.py")
+    assert sink.taint["demanded"] == ["save"]

@@ -677,6 +677,10 @@ class ExternalTable:
     """Other modules' summaries by qualified name, found by the full name or, when the module
     path differs (a project checked out under another folder), by the last two parts."""
 
+    fetch = None  # set by the cross-module step on a file's view: computes a missing summary
+    extra: dict[str, Summary] | None = None  # summaries added to one view (see add)
+    extra_tail: dict[str, list[str]] | None = None
+
     def __init__(self, summaries: dict[str, Summary], source_returning: frozenset[str] = frozenset()):
         self.full = summaries
         self.excluded: str | None = None  # a module prefix whose summaries this view leaves out
@@ -703,10 +707,7 @@ class ExternalTable:
     def keys_for(self, qualname: str, module: str) -> list[str]:
         """Every key :meth:`key` could answer for ``qualname`` in a table holding a subset of
         these keys: the exact one and every one that matches by its last parts."""
-        if qualname.startswith("."):
-            level = len(qualname) - len(qualname.lstrip("."))
-            package = module.split(".")[:-level] if level <= module.count(".") + 1 else []
-            qualname = ".".join([*package, qualname.lstrip(".")])
+        qualname = _absolute(qualname, module)
         found = [qualname] if qualname in self.full else []
         parts = qualname.split(".")
         if len(parts) >= 2:
@@ -718,22 +719,36 @@ class ExternalTable:
         own = module + "."
         return [key for key in found if not key.startswith(own)]
 
+    def add(self, key: str, summary: Summary) -> None:
+        """Add a summary to this view only (the shared table is left as it is)."""
+        if self.extra is None:
+            self.extra, self.extra_tail = {}, {}
+        self.extra[key] = summary
+        parts = key.split(".")
+        if len(parts) >= 2:
+            self.extra_tail.setdefault(".".join(parts[-2:]), []).append(key)
+
     def get(self, qualname: str, module: str) -> Summary | None:
         key = self.key(qualname, module)
-        return self.full[key] if key is not None else None
+        if key is None:
+            return None
+        return self.extra[key] if self.extra is not None and key in self.extra else self.full[key]
 
     def key(self, qualname: str, module: str) -> str | None:
-        if qualname.startswith("."):
-            level = len(qualname) - len(qualname.lstrip("."))
-            package = module.split(".")[:-level] if level <= module.count(".") + 1 else []
-            qualname = ".".join([*package, qualname.lstrip(".")])
+        qualname = _absolute(qualname, module)
         excluded = self.excluded
-        if qualname in self.full and not (excluded and qualname.startswith(excluded)):
+        extra = self.extra
+        if (qualname in self.full or extra is not None and qualname in extra) \
+                and not (excluded and qualname.startswith(excluded)):
             return qualname
         parts = qualname.split(".")
         if len(parts) < 2:
             return None
-        for key in self.tail.get(".".join(parts[-2:]), ()):
+        tail = ".".join(parts[-2:])
+        keys = self.tail.get(tail, ())
+        if extra is not None and tail in self.extra_tail:
+            keys = sorted({*keys, *self.extra_tail[tail]})
+        for key in keys:
             if excluded and key.startswith(excluded):
                 continue
             key_parts = key.split(".")
@@ -741,6 +756,15 @@ class ExternalTable:
             if key_parts[-n:] == parts[-n:]:
                 return key
         return None
+
+
+def _absolute(qualname: str, module: str) -> str:
+    """A relative name (``.helpers.run``) made absolute from the module it is used in."""
+    if qualname.startswith("."):
+        level = len(qualname) - len(qualname.lstrip("."))
+        package = module.split(".")[:-level] if level <= module.count(".") + 1 else []
+        qualname = ".".join([*package, qualname.lstrip(".")])
+    return qualname
 
 
 def _lookup_external(table: ExternalTable, qualname: str, module: str) -> Summary | None:
@@ -1372,12 +1396,22 @@ class _Unit:
         if facts.clean:
             return EMPTY
         if facts.resolved is not None:
-            local = facts.resolved.local
-            if local is not None:
+            resolved = facts.resolved
+            passed = None
+            if resolved.local is not None:
                 passed = [f for t in (*arg_taints, *kw_taints.values()) for f in t]
                 if passed and (self.node in self.mod.relevant or any(not f.is_param for f in passed)):
-                    self.mod.request(local, True)
-            summary, name = self.mod.use_summary(facts.resolved)
+                    self.mod.request(resolved.local, True)
+            summary, name = self.mod.use_summary(resolved)
+            fetch = getattr(self.mod.external, "fetch", None) if summary is None else None
+            if fetch is not None and resolved.unresolved is not None:
+                # another module's function without a summary yet, given untrusted data: the
+                # cross-module step computes it now (as it would after this round otherwise)
+                if any(not f.is_param for t in (*arg_taints, *kw_taints.values()) for f in t):
+                    summary = fetch(resolved.unresolved, self.mod.module)
+                    if summary is not None:
+                        facts.resolved = resolved._replace(external=summary)
+                        name = resolved.name
             if summary is not None:
                 return self._apply_summary(node, summary, name, arg_taints, kw_taints)
         if qual in self.mod.unresolved:

@@ -181,14 +181,21 @@ def project(results: list, rerun, rerun_many=_serially) -> list:
             everything = ExternalTable(parsed, _source_returning(raw))
             pending = _pending(results, everything, changed_names)
         updated = list(results)
-        items = [(results[i], everything.without_module(_module(results[i])), _demanded(results[i].taint or {}))
-                 for i in pending]
-        for i, new in zip(pending, rerun_many(rerun, items)):
-            demands.tabled.add(i)
+        items = []
+        for i in pending:
+            view = everything.without_module(_module(results[i]))
+            view.fetch = _Fetcher(demands, results, everything, view)
+            items.append((results[i], view, _demanded(results[i].taint or {})))
+        fetched: dict[int, list] = {}
+        for i, (new, more) in zip(pending, rerun_many(_fetching(rerun), items)):
             old = results[i]
             if new is not None and (new.findings != old.findings or new.taint != old.taint
                                     or new.skipped != old.skipped):
                 updated[i] = new
+            for j, result in more.items():
+                fetched.setdefault(j, []).append(result)
+        demands.tabled.update(pending)
+        updated = demands.settle(updated, fetched, set(pending), everything)
         updated = demands.serve(updated, [(range(len(updated)), "tainted_calls")], everything)
         new_raw = _collect_all(updated)
         results = updated
@@ -250,6 +257,57 @@ def _owners(results: list) -> dict[str, list[tuple[int, str]]]:
     return owners
 
 
+def _fetching(rerun):
+    """``rerun`` that also returns the results of the files its table's fetcher analysed."""
+    def run(result, table, demand=frozenset()):
+        new = rerun(result, table, demand)
+        fetcher = getattr(table, "fetch", None)
+        return new, (dict(fetcher.fetched) if fetcher is not None else {})
+    return run
+
+
+class _Fetcher:
+    """Computes, while one file is analysed again with the table, the summaries of the other
+    files' functions it passes data to and the table lacks (``ExternalTable.fetch``): their
+    files are analysed with those functions demanded, right then, instead of in a later round
+    after which the file would be analysed once more. Each file's fetcher works alone (the
+    results do not depend on which process analyses which file); the cross-module step
+    settles what they fetched (:meth:`_Demands.settle`)."""
+
+    def __init__(self, demands: _Demands, results: list, table: ExternalTable, view: ExternalTable):
+        self.demands = demands
+        self.results = results
+        self.table = table
+        self.view = view  # the caller's view of the table (its own module left out)
+        self.fetched: dict[int, object] = {}
+        self.tried: set[str] = set()
+
+    def __call__(self, qualname: str, module: str) -> Summary | None:
+        if qualname not in self.tried:
+            self.tried.add(qualname)
+            wants: dict[int, set[str]] = {}
+            for key in self.demands.defined.keys_for(qualname, module):
+                for j, name in self.demands.owners[key]:
+                    if name not in _demanded(self._current(j).taint or {}):
+                        wants.setdefault(j, set()).add(name)
+            for j in sorted(wants):
+                current = self._current(j)
+                owner = _module(current)
+                view = self.table.without_module(owner) if j in self.demands.tabled else None
+                new = self.demands.rerun(current, view, _demanded(current.taint or {}) | wants[j])
+                if new is None:
+                    continue
+                self.fetched[j] = new
+                for name, data in ((new.taint or {}).get("summaries") or {}).items():
+                    full = name if name.startswith(owner) else f"{owner}.{name}"
+                    if full not in self.table.full:
+                        self.view.add(full, Summary.from_json(data))
+        return self.view.get(qualname, module)
+
+    def _current(self, j: int):
+        return self.fetched.get(j, self.results[j])
+
+
 class _Demands:
     """Summaries asked for across files, and the files that serve them (see :func:`project`)."""
 
@@ -260,6 +318,33 @@ class _Demands:
         self.rerun_many = rerun_many
         self.tabled: set[int] = set()  # files analysed with other modules' summaries
         self.asked: dict[int, set[str]] = {}  # functions each file was asked for
+
+    def settle(self, results: list, fetched: dict[int, list], rerun_now: set[int],
+               table: ExternalTable) -> list:
+        """Take in the results of the files fetchers analysed: a file fetched once with every
+        function asked of it keeps that result; otherwise (several fetchers asked for different
+        functions, or the file was itself analysed again this round) it is analysed again with
+        all of them."""
+        if not fetched:
+            return results
+        out = list(results)
+        again = []
+        for j in sorted(fetched):
+            wanted = set(_demanded(out[j].taint or {}))
+            for result in fetched[j]:
+                wanted |= _demanded(result.taint or {})
+            self.asked.setdefault(j, set()).update(wanted)
+            whole = [r for r in fetched[j] if _demanded(r.taint or {}) == wanted]
+            if whole and j not in rerun_now:
+                out[j] = whole[0]
+            else:
+                view = table.without_module(_module(out[j])) if j in self.tabled else None
+                again.append((j, (out[j], view, frozenset(wanted))))
+        if again:
+            for (j, _), new in zip(again, self.rerun_many(self.rerun, [item for _, item in again])):
+                if new is not None:
+                    out[j] = new
+        return out
 
     def serve(self, results: list, asks: list[tuple[object, str]], table: ExternalTable | None) -> list:
         """Analyse again, with the functions demanded, the files whose functions are called in the
