@@ -276,3 +276,21 @@ def test_a_summary_missing_from_the_table_is_fetched_while_the_caller_is_analyse
     assert analysed.count(("app/views.py", True)) == 1
     sink = next(r for r in review.files if r.path == "app/sink.py")
     assert sink.taint["demanded"] == ["save"]
+
+
+@pytest.mark.parametrize("body, reported", [
+    # a method's own parameter, through self.cmd, to the sink: reported
+    ("    def run(self, cmd):\n        self.cmd = cmd\n        os.system(self.cmd)\n", True),
+    # another method's parameter stored in self.cmd is not run()'s parameter: nothing follows
+    # the untrusted `flag` to the sink (it used to, as run()'s parameter 1)
+    ("    def __init__(self, cmd):\n        self.cmd = cmd\n\n"
+     "    def run(self, flag):\n        os.system(self.cmd)\n", False),
+])
+@pytest.mark.parametrize("every_function", [False, True])
+def test_a_parameter_stored_in_an_attribute_belongs_to_its_method(body, reported, every_function, monkeypatch):
+    if every_function:  # as when __init__ is analysed for a reason of its own
+        monkeypatch.setattr(demand_mod.Demand, "initial", lambda self: self._add(self.groups))
+    code = ("import os\nfrom flask import request\n\n\nclass Job:\n" + body +
+            "\n\ndef view():\n    job = Job('ls')\n    job.run(request.args['x'])\n")
+    review = engine.review_text(code, "job.py")
+    assert bool([f for f in review.findings if f.rule_id == "SR111"]) is reported

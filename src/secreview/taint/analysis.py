@@ -315,6 +315,7 @@ class ModuleTaint:
         # self.x taint: read from the previous round, written in this one
         self.attr_taint: dict[tuple[ast.AST, str], frozenset] = {}
         self.attr_next: dict[tuple[ast.AST, str], frozenset] = {}
+        self.attr_own: dict[tuple[ast.AST, tuple[ast.AST, str]], frozenset] = {}  # (method, key) -> its params
         self.tainted_external: set[str] = set()  # external calls that received real untrusted data
         # external calls that received only parameters' flows, by the unit making them, and the
         # functions of this module called with untrusted data: the summaries of these functions
@@ -404,13 +405,22 @@ class ModuleTaint:
             if self._grown:
                 needed |= self._grown
                 units = [self.index.tree, *(f for f in funcs if f in needed)]
+            # ``self.x`` after the round: what any method stored there, except that a method's
+            # parameters are its own (``param:N`` means nothing in another method)
             self.attr_next = {}
-            for writes in self.attr_writes.values():
+            own_next: dict[tuple[ast.AST, tuple[ast.AST, str]], frozenset] = {}
+            for unit, writes in self.attr_writes.items():
                 for key, value in writes.items():
-                    self.attr_next[key] = _union2(self.attr_next.get(key, EMPTY), value)
+                    shared = frozenset(f for f in value if not f.is_param)
+                    if len(shared) != len(value):
+                        own_next[(unit, key)] = value - shared
+                    if shared or key not in self.attr_next:
+                        self.attr_next[key] = _union2(self.attr_next.get(key, EMPTY), shared)
             changed_attrs = {k for k in set(self.attr_taint) | set(self.attr_next)
                              if self.attr_taint.get(k) != self.attr_next.get(k)}
+            changed_attrs |= {unit_key[1] for unit_key, _ in set(self.attr_own.items()) ^ set(own_next.items())}
             self.attr_taint = self.attr_next
+            self.attr_own = own_next
             versions, used, stale = self._versions, self._used, self._stale
             self._todo = [u for u in units
                           if u in stale or any(versions.get(c, 0) != v for c, v in used.get(u, {}).items())
@@ -794,7 +804,7 @@ class _Unit:
         self.returns: frozenset = EMPTY
         self.summary = None if self.is_module else mod.summaries.get(node)
         self.sinks: list = []
-        self._sink_keys: set = set()
+        self._sink_keys: dict = {}  # (param, sink kind, description, sink step) -> (rank, entry)
         self.outer: State | None = None
         if not self.is_module:
             parent_func = mod._function_of.get(node, _UNKNOWN)
@@ -1242,6 +1252,9 @@ class _Unit:
                 if cls is not None:
                     key = (cls, node.attr)
                     self.mod._current_attrs.add(key)
+                    own = self.mod.attr_own.get((self.node, key)) if self.mod.attr_own else None
+                    if own:
+                        return _union2(self.mod.attr_taint.get(key, EMPTY), own)
                     if key in self.mod.attr_taint:
                         return self.mod.attr_taint[key]
             return self.expr(node.value, state)
@@ -1672,11 +1685,19 @@ class _Unit:
             if self.summary is not None:
                 index = int(flow.kind.split(":")[1])
                 key = (index, sink_kind, desc, sink_step)
-                if key not in self._sink_keys:  # the first flow per parameter and sink is kept
-                    self._sink_keys.add(key)
-                    self.sinks.append((index, sink_kind, desc, _flow(flow.kind, flow.confidence, flow.steps[:-1],
-                                                                     flow.what, flow.sanitized, flow.via, flow.weak),
-                                       sink_step))
+                kept = self._sink_keys.get(key)
+                # the best flow per parameter and sink is kept (the shortest, say, rather than
+                # one that went round a recursive call first): which comes first depends on
+                # the order functions were analysed in
+                if kept is None or _flow_rank(flow) < kept[0]:
+                    entry = (index, sink_kind, desc, _flow(flow.kind, flow.confidence, flow.steps[:-1],
+                                                           flow.what, flow.sanitized, flow.via, flow.weak),
+                             sink_step)
+                    if kept is None:
+                        self.sinks.append(entry)
+                    else:
+                        self.sinks[self.sinks.index(kept[1])] = entry
+                    self._sink_keys[key] = (_flow_rank(flow), entry)
             return
         self.mod.hits.append(Hit(node, sink_kind, desc, flow))
 
