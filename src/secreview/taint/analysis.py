@@ -717,17 +717,9 @@ class ExternalTable:
     def keys_for(self, qualname: str, module: str) -> list[str]:
         """Every key :meth:`key` could answer for ``qualname`` in a table holding a subset of
         these keys: the exact one and every one that matches by its last parts."""
-        qualname = _absolute(qualname, module)
-        found = [qualname] if qualname in self.full else []
-        parts = qualname.split(".")
-        if len(parts) >= 2:
-            for key in self.tail.get(".".join(parts[-2:]), ()):
-                key_parts = key.split(".")
-                n = min(len(parts), len(key_parts))
-                if key_parts[-n:] == parts[-n:] and key not in found:
-                    found.append(key)
         own = module + "."
-        return [key for key in found if not key.startswith(own)]
+        return [key for key in dict.fromkeys(self._candidates(_absolute(qualname, module)))
+                if not key.startswith(own)]
 
     def add(self, key: str, summary: Summary) -> None:
         """Add a summary to this view only (the shared table is left as it is)."""
@@ -745,27 +737,30 @@ class ExternalTable:
         return self.extra[key] if self.extra is not None and key in self.extra else self.full[key]
 
     def key(self, qualname: str, module: str) -> str | None:
-        qualname = _absolute(qualname, module)
         excluded = self.excluded
+        for key in self._candidates(_absolute(qualname, module)):
+            if not (excluded and key.startswith(excluded)):
+                return key
+        return None
+
+    def _candidates(self, qualname: str):
+        """The keys that may stand for ``qualname``, best first: the name itself, then the keys
+        ending in the same parts (a project checked out under another folder), in key order."""
         extra = self.extra
-        if (qualname in self.full or extra is not None and qualname in extra) \
-                and not (excluded and qualname.startswith(excluded)):
-            return qualname
+        if qualname in self.full or extra is not None and qualname in extra:
+            yield qualname
         parts = qualname.split(".")
         if len(parts) < 2:
-            return None
+            return
         tail = ".".join(parts[-2:])
         keys = self.tail.get(tail, ())
         if extra is not None and tail in self.extra_tail:
             keys = sorted({*keys, *self.extra_tail[tail]})
         for key in keys:
-            if excluded and key.startswith(excluded):
-                continue
             key_parts = key.split(".")
             n = min(len(parts), len(key_parts))
             if key_parts[-n:] == parts[-n:]:
-                return key
-        return None
+                yield key
 
 
 def _absolute(qualname: str, module: str) -> str:
@@ -1408,27 +1403,27 @@ class _Unit:
             return _sanitize(_union(receiver, *arg_taints, *kw_taints.values()), protects, f"via {qual}")
         if facts.clean:
             return EMPTY
+        passed = None  # the flows the arguments carry, when needed
         if facts.resolved is not None:
             resolved = facts.resolved
-            passed = None
-            if resolved.local is not None:
-                passed = [f for t in (*arg_taints, *kw_taints.values()) for f in t]
-                if passed and (self.node in self.mod.relevant or any(not f.is_param for f in passed)):
-                    self.mod.request(resolved.local, True)
+            passed = [f for t in (*arg_taints, *kw_taints.values()) for f in t]
+            tainted = any(not f.is_param for f in passed)
+            if resolved.local is not None and passed and (tainted or self.node in self.mod.relevant):
+                self.mod.request(resolved.local, True)
             summary, name = self.mod.use_summary(resolved)
             fetch = getattr(self.mod.external, "fetch", None) if summary is None else None
-            if fetch is not None and resolved.unresolved is not None:
+            if fetch is not None and resolved.unresolved is not None and tainted:
                 # another module's function without a summary yet, given untrusted data: the
                 # cross-module step computes it now (as it would after this round otherwise)
-                if any(not f.is_param for t in (*arg_taints, *kw_taints.values()) for f in t):
-                    summary = fetch(resolved.unresolved, self.mod.module)
-                    if summary is not None:
-                        facts.resolved = resolved._replace(external=summary)
-                        name = resolved.name
+                summary = fetch(resolved.unresolved, self.mod.module)
+                if summary is not None:
+                    facts.resolved = resolved._replace(external=summary)
+                    name = resolved.name
             if summary is not None:
                 return self._apply_summary(node, summary, name, arg_taints, kw_taints)
         if qual in self.mod.unresolved:
-            passed = [f for t in (*arg_taints, *kw_taints.values()) for f in t]
+            if passed is None:
+                passed = [f for t in (*arg_taints, *kw_taints.values()) for f in t]
             if any(not f.is_param for f in passed):
                 self.mod.tainted_external.add(qual)
             elif passed:

@@ -9,7 +9,7 @@ from secreview.model import Finding, Level
 from secreview.rules import registry
 from secreview.rules.base import FileContext
 from secreview.taint import spec as spec_mod
-from secreview.taint.analysis import MARKUP_KIND, ExternalTable, Flow, Hit, ModuleTaint, Summary, _flow_rank, markup_mark
+from secreview.taint.analysis import MARKUP_KIND, ExternalTable, Hit, ModuleTaint, Summary, _flow_rank, markup_mark
 
 # A pattern rule's finding gives way to the data-flow finding on the same call.
 SUPERSEDES = {
@@ -75,7 +75,7 @@ def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] =
     findings.sort(key=Finding.sort_key)
     prefix = len(ctx.index.module) + 1
     record = {"module": ctx.index.module, "summaries": module.exported(),
-              "calls": sorted(module.unresolved | module.all_unresolved()),
+              "calls": sorted(module.all_unresolved()),
               "tainted_calls": sorted(module.tainted_external),
               "param_calls": sorted(module.param_external() - module.tainted_external),
               "sanitized_sinks": [list(pos) for pos in sorted(module.sanitized_sinks)],
@@ -286,10 +286,9 @@ class _Fetcher:
         if qualname not in self.tried:
             self.tried.add(qualname)
             wants: dict[int, set[str]] = {}
-            for key in self.demands.defined.keys_for(qualname, module):
-                for j, name in self.demands.owners[key]:
-                    if name not in _demanded(self._current(j).taint or {}):
-                        wants.setdefault(j, set()).add(name)
+            for j, name in self.demands.owners_of(qualname, module):
+                if name not in _demanded(self._current(j).taint or {}):
+                    wants.setdefault(j, set()).add(name)
             for j in sorted(wants):
                 current = self._current(j)
                 owner = _module(current)
@@ -318,6 +317,11 @@ class _Demands:
         self.rerun_many = rerun_many
         self.tabled: set[int] = set()  # files analysed with other modules' summaries
         self.asked: dict[int, set[str]] = {}  # functions each file was asked for
+
+    def owners_of(self, qualname: str, module: str) -> list[tuple[int, str]]:
+        """(file's position, function name) of every function a call of ``qualname`` made in
+        ``module`` may reach (every key the table of summaries could answer with)."""
+        return [owner for key in self.defined.keys_for(qualname, module) for owner in self.owners[key]]
 
     def settle(self, results: list, fetched: dict[int, list], rerun_now: set[int],
                table: ExternalTable) -> list:
@@ -357,11 +361,9 @@ class _Demands:
                 record = getattr(results[i], "taint", None) or {}
                 module = record.get("module", "")
                 for qualname in record.get(kind, ()):
-                    for key in self.defined.keys_for(qualname, module):
-                        for j, name in self.owners[key]:
-                            if name not in self.asked.get(j, ()) \
-                                    and name not in _demanded(results[j].taint or {}):
-                                wants.setdefault(j, set()).add(name)
+                    for j, name in self.owners_of(qualname, module):
+                        if name not in self.asked.get(j, ()) and name not in _demanded(results[j].taint or {}):
+                            wants.setdefault(j, set()).add(name)
         if not wants:
             return results
         order = sorted(wants)
@@ -380,9 +382,8 @@ class _Demands:
 def _source_returning(raw: dict[str, dict]) -> frozenset[str]:
     """Short names of the functions whose summary returns untrusted data (not a parameter)."""
     found = set()
-    for name, data in raw.items():
-        returns = data.returns if isinstance(data, Summary) else data.get("returns", ())
-        if any(not (f.kind if isinstance(f, Flow) else f["kind"]).startswith("param:") for f in returns):
+    for name, data in raw.items():  # the JSON form, as the records hold it
+        if any(not flow["kind"].startswith("param:") for flow in data.get("returns", ())):
             found.add(name.rsplit(".", 1)[-1])
     return frozenset(found)
 
