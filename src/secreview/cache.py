@@ -16,8 +16,10 @@ of a :class:`~secreview.model.FileResult` with a SHA-256 checksum over key and v
 ever pickled. A damaged database (not a database, malformed pages, a foreign or older layout) is
 deleted and rebuilt; a damaged row (bad checksum, bad JSON, a shape that no longer decodes) is a
 miss and is overwritten. Writes happen in transactions, so an interrupted run leaves whole
-entries or none. A result is only stored when it survives the JSON round trip unchanged, so a
-cached result is always byte-for-byte the result a fresh analysis would give.
+entries or none (SQLite's journal is kept, without waiting for the disk: only a machine crash
+could damage the file, and that damage is what the checks above catch). A result is only stored
+when it survives the JSON round trip unchanged, so a cached result is always byte-for-byte the
+result a fresh analysis would give.
 
 Serialisation is generic: :func:`to_json` and :func:`from_json` walk ``dataclasses.fields`` and
 the field annotations, so fields added to ``FileResult`` or ``Finding`` later are cached too, as
@@ -353,6 +355,11 @@ class Cache:
             conn = None
             try:
                 conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+                # No fsync per transaction (two per commit would cost more than the writes on
+                # a cold run): an interrupted process still leaves whole entries or none, as the
+                # journal is in the operating system's hands; only a machine crash could damage
+                # the file, and a damaged cache is detected and rebuilt (see the module notes).
+                conn.execute("PRAGMA synchronous = OFF")
                 app_id = conn.execute("PRAGMA application_id").fetchone()[0]
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
