@@ -111,13 +111,13 @@ def run_review(args, options, targets: list, stdin, run, settings=None) -> Revie
 
 
 def _keep_excluded_out(targets: list, args) -> list:
-    import pathspec
-
     patterns = list(getattr(args, "exclude", None) or [])
     if not patterns:
         return targets
-    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
     from secreview.config import excluded
+    from secreview.discover import gitignore_spec
+
+    spec = gitignore_spec(patterns)
 
     return [t for t in targets if not excluded(spec, t.display, os.getcwd())
             and not spec.match_file(os.path.basename(t.display))]

@@ -17,11 +17,14 @@ import difflib
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING
 
-import pathspec
-
+from secreview.discover import gitignore_spec
 from secreview.errors import UserError
 from secreview.model import Level
+
+if TYPE_CHECKING:
+    import pathspec
 
 TEST_POLICIES = ("lower", "drop", "keep")
 
@@ -262,7 +265,7 @@ class Settings:
         command line's patterns were applied by discover())."""
         if not self.root_excludes or self.config.root is None:
             return targets
-        spec = pathspec.GitIgnoreSpec.from_lines(self.root_excludes)
+        spec = gitignore_spec(self.root_excludes)
         return [t for t in targets if not excluded(spec, t.display, self.config.root)]
 
 

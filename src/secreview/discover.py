@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 DEFAULT_EXCLUDED_DIRS = frozenset({
     ".git", ".hg", ".svn", ".bzr", ".tox", ".nox", ".venv", ".env",
@@ -44,7 +46,7 @@ def display_path(path: str, cwd: str | None = None) -> str:
 
 def discover(targets: list[str], exclude: list[str] | None = None) -> list[Target]:
     """Files to review, in a stable order, without duplicates."""
-    spec = pathspec.GitIgnoreSpec.from_lines(exclude or [])
+    spec = gitignore_spec(exclude or [])
     found: dict[str, Target] = {}
     for target in targets:
         if not os.path.lexists(target):
@@ -71,14 +73,33 @@ def discover(targets: list[str], exclude: list[str] | None = None) -> list[Targe
     return [found[key] for key in sorted(found)]
 
 
-def _excluded(spec: pathspec.PathSpec, display: str, raw: str) -> bool:
+class _NoPatterns:
+    """The matcher of an empty pattern list: it matches nothing."""
+
+    patterns: tuple = ()
+
+    def match_file(self, path: str) -> bool:  # noqa: ARG002 - the PathSpec interface
+        return False
+
+
+def gitignore_spec(patterns: list[str]) -> pathspec.PathSpec | _NoPatterns:
+    """The gitignore-style matcher of ``patterns``. ``pathspec`` is imported only when there are
+    patterns: importing it is a sixth of secreview's start-up, and most runs have none."""
+    if not patterns:
+        return _NoPatterns()
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def _excluded(spec: pathspec.PathSpec | _NoPatterns, display: str, raw: str) -> bool:
     if not spec.patterns:
         return False
     candidates = {display, raw.replace(os.sep, "/"), os.path.basename(raw)}
     return any(spec.match_file(c) for c in candidates)
 
 
-def _walk(root: str, spec: pathspec.PathSpec):
+def _walk(root: str, spec: pathspec.PathSpec | _NoPatterns):
     stack = [root]
     while stack:
         folder = stack.pop()

@@ -16,10 +16,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 
-import pathspec
-
 from secreview import baseline as baseline_mod
 from secreview import suppress
+from secreview.discover import gitignore_spec
 from secreview.model import Finding, Review
 
 
@@ -70,7 +69,7 @@ def _per_file_ignores(findings: list[Finding], filters: Filters) -> list[Finding
     if not filters.per_file_ignores:
         return findings
     root = filters.root or os.getcwd()
-    specs = [(pathspec.GitIgnoreSpec.from_lines([pattern]), set(ids)) for pattern, ids in filters.per_file_ignores]
+    specs = [(gitignore_spec([pattern]), set(ids)) for pattern, ids in filters.per_file_ignores]
     memo: dict[str, set[str]] = {}
 
     def ignored(path: str) -> set[str]:
