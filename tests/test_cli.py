@@ -136,6 +136,19 @@ def test_stdin_through_the_console_script(tmp_path):
     assert (clean.returncode, clean.stdout) == (0, "Reviewed 1 file.\nNo security defects are detected in the code\n")
 
 
+def test_module_entry_flushes_a_large_report_before_its_quick_exit(tmp_path, capsys, monkeypatch):
+    # `python -m secreview` ends with os._exit (cli.console): everything written must still arrive
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "many.py").write_text("import os\n\ndef f(x):\n" + "    os.system('ls ' + x)\n" * 400)
+    assert main(["--format", "json", "many.py"]) == 1
+    expected = capsys.readouterr().out
+    out = subprocess.run([sys.executable, "-m", "secreview", "--format", "json", "many.py"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 1
+    assert len(json.loads(out.stdout)["findings"]) == 400
+    assert out.stdout == expected
+
+
 def test_output_is_deterministic(project, capsys):
     outputs = set()
     for _ in range(3):

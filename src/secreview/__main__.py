@@ -1,5 +1,3 @@
-import sys
+from secreview.cli import console
 
-from secreview.cli import main
-
-sys.exit(main())
+console()

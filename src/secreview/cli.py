@@ -198,6 +198,26 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"internal error: {type(exc).__name__}: {exc}")
 
 
+def console() -> None:
+    """The ``secreview`` command (and ``python -m secreview``): :func:`main`, then exit at once.
+
+    By the time ``main`` returns, the report is written and closed, the cache closed and the
+    worker processes gone; what is left is the interpreter tearing down every object the run
+    built (rules, their memos, results), tens of milliseconds on a large tree that the caller
+    waits for and nobody reads. So standard output and error are flushed and the process ends
+    with ``os._exit``. An exception out of ``main`` (there should be none: it turns errors into
+    exit codes) takes the normal way out."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can reach it
+            if stream is sys.stdout:
+                _silence_stdout()
+                code = code or EXIT_ERROR
+    os._exit(code)
+
+
 def _fail(message: str) -> int:
     print(f"secreview: error: {message}", file=sys.stderr)
     return EXIT_ERROR
@@ -439,4 +459,4 @@ COMMANDS = {
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()
