@@ -535,27 +535,30 @@ class ModuleTaint:
         if self.spec.param_sources:
             cls = self.class_of(func)
             if cls is not None:
-                names = {a.arg for a in _params(func)}
                 for src in self.spec.param_sources:
-                    if names & set(src.param_names) and cls.name.endswith(tuple(src.class_suffixes)):
+                    if cls.name.endswith(tuple(src.class_suffixes)) \
+                            and not {a.arg for a in _params(func)}.isdisjoint(src.param_names):
                         return True
         return False
 
     def all_unresolved(self) -> set[str]:
         """Qualified names of every call into another module, in analysed functions or not (the
         cross-module step re-analyses a file when one of them returns untrusted data)."""
-        found = set()
         call_name = self.index.call_name
-        for call in self.index.of_type(ast.Call):
-            try:
-                qual = call_name(call)
-            except RecursionError:
-                continue
-            # a call of this module's own function is recorded too: the cross-module step looks
-            # names up outside the caller's module only
-            if qual and not qual.startswith("builtins."):
-                found.add(qual.replace("().", ".") if "()." in qual else qual)
-        return found
+        calls = self.index.of_type(ast.Call)
+        try:
+            quals = {call_name(call) for call in calls}  # many calls share a name: each is seen once
+        except RecursionError:
+            quals = set()
+            for call in calls:
+                try:
+                    quals.add(call_name(call))
+                except RecursionError:
+                    continue
+        # a call of this module's own function is recorded too: the cross-module step looks
+        # names up outside the caller's module only
+        return {qual.replace("().", ".") if "()." in qual else qual
+                for qual in quals if qual and not qual.startswith("builtins.")}
 
     def exported(self) -> dict[str, dict]:
         """Summaries worth sharing with other modules, by qualified name."""

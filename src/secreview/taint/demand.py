@@ -173,7 +173,8 @@ class Demand:
         return found
 
     def _mentions(self, word: str) -> bool:
-        """Whether the text holds ``word`` as a whole identifier."""
+        """Whether the text holds ``word`` (a word of the specification's vocabulary) as a whole
+        identifier."""
         return word in self._identifiers()
 
     def _identifiers(self) -> set[str]:
@@ -181,7 +182,9 @@ class Demand:
         pass at C speed, cheaper than a search per word). A name in code always stands between
         such characters; a word glued to other characters is another identifier."""
         if self._words is None:
-            self._words = set(self.text.translate(_BLANK_PUNCTUATION).split())
+            # only the words asked about are kept (no set of every word of the text is built)
+            self._words = _spec_facts(self.mod.spec).vocabulary.intersection(
+                self.text.translate(_BLANK_PUNCTUATION).split())
         return self._words
 
     # ------------------------------------------------------------------ growing
@@ -338,6 +341,10 @@ class _SpecFacts:
         # a class or decorator resolves to a handler base only if the file spells its last name
         # (in the import, the attribute or the bare name)
         self.handler_names = sorted({b.rsplit(".", 1)[-1] for b in self.handler_bases})
+        # every word Demand asks the text about (Demand._mentions, the words looked for)
+        self.vocabulary = frozenset({*self.anywhere, *self.objects, *self.receivers, *self.handler_names,
+                                     *(root for roots in self.objects.values() for root in roots),
+                                     *(word for key in self.attributes for word in key if word is not None)})
 
 
 _FACTS: dict[int, tuple[object, _SpecFacts]] = {}
