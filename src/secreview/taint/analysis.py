@@ -373,9 +373,10 @@ class ModuleTaint:
         funcs = list(self.index.functions)
         for func in funcs:
             self.summaries[func] = Summary([a.arg for a in _params(func)])
-            owner = self._route_owner(func)
-            if owner:
-                self.routes[func] = owner
+            if func.decorator_list:  # (only a decorator routes a view)
+                owner = self._route_owner(func)
+                if owner:
+                    self.routes[func] = owner
         # Only the functions untrusted data can reach, or whose summary is wanted, are
         # interpreted (see taint/demand.py); the others keep an empty summary. A function is
         # also interpreted when an interpreted one calls it with untrusted data (or with its
