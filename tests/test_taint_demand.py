@@ -14,6 +14,7 @@ from secreview.rules.base import FileContext
 from secreview.source.index import Index
 from secreview.source.parse import parse_bytes
 from secreview.taint import demand as demand_mod
+from secreview.taint import analysis as analysis_mod
 from secreview.taint import run as taint_run
 from secreview.taint.analysis import ModuleTaint
 
@@ -150,6 +151,40 @@ def test_demand_never_changes_a_finding_of_the_fixtures(monkeypatch):
     assert any(rule.startswith("SR1") for *_, rule, _ in demanded)
     monkeypatch.setattr(demand_mod.Demand, "initial", lambda self: self._add(self.groups))
     assert fixture_findings(ruleset, options) == demanded
+
+
+def test_the_module_body_left_for_later_never_changes_a_finding_of_the_fixtures(monkeypatch):
+    """A module body that meets no untrusted data when it would run first is interpreted only
+    when a summary it may use changes (ModuleTaint.run): every fixture file gives the same
+    findings when it is always interpreted first."""
+    options = Options(test_policy="keep")
+    ruleset = engine.RuleSet.from_options(options)
+
+    deferred = fixture_findings(ruleset, options)
+    monkeypatch.setattr(analysis_mod, "DEFER_CLEAN_MODULE", False)
+    assert fixture_findings(ruleset, options) == deferred
+
+
+@pytest.mark.parametrize("defer", [True, False])
+@pytest.mark.parametrize("code, findings, interpreted", [
+    # a module-level source: the module body is interpreted first, as always
+    ("import os, sys\n\nCMD = sys.argv[1]\n\ndef go():\n    os.system(CMD)\n", [("SR111", 6)], True),
+    # a module-level call of a function whose summary then returns untrusted data: the body
+    # is interpreted once that summary changed, and CMD carries the data to go()
+    ("import os\n\ndef ask():\n    return os.environ['X']\n\nCMD = ask()\n\n"
+     "def go():\n    os.system(CMD)\n", [("SR111", 9)], True),
+    # nothing at module level can meet untrusted data: never interpreted
+    ("import os\n\nNAME = 'ls'\n\ndef go():\n    os.system(os.environ['X'])\n", [("SR111", 6)], False),
+])
+def test_a_module_body_is_interpreted_when_it_may_meet_untrusted_data(code, findings, interpreted, defer,
+                                                                        monkeypatch):
+    monkeypatch.setattr(analysis_mod, "DEFER_CLEAN_MODULE", defer)
+    source = parse_bytes(code.encode(), "mod.py")
+    index = Index(source.tree, "mod", frozenset({ast.Call}))
+    module = ModuleTaint(FileContext(source, index), taint_run.spec_index())
+    hits = module.run()
+    assert [("SR111", hit.sink_node.lineno) for hit in hits if hit.sink_kind == "shell"] == findings
+    assert (index.tree in module.final_env) is (interpreted or not defer)
 
 
 CALLER = """

@@ -30,6 +30,12 @@ MAX_FLOWS = 4
 MAX_STEPS = 14
 MAX_ROUNDS = 4
 MAX_NESTING = 8  # callees interpreted inside their caller's interpretation, at the most
+# A module body that surely meets no untrusted data is interpreted only when a summary changes
+# (ModuleTaint.run); False interprets it first, always (the tests compare both).
+DEFER_CLEAN_MODULE = True
+# Module-level code nested deeper than this is interpreted first, as always: the interpretation
+# recurses and may run out of stack there, which the file's report tells.
+_CLEAN_DEPTH = 64
 # Calls whose result carries nothing of their arguments.
 CLEAN_RESULT = frozenset({
     "builtins.len", "builtins.bool", "builtins.isinstance", "builtins.issubclass", "builtins.hasattr",
@@ -367,9 +373,10 @@ class ModuleTaint:
         funcs = list(self.index.functions)
         for func in funcs:
             self.summaries[func] = Summary([a.arg for a in _params(func)])
-            owner = self._route_owner(func)
-            if owner:
-                self.routes[func] = owner
+            if func.decorator_list:  # (only a decorator routes a view)
+                owner = self._route_owner(func)
+                if owner:
+                    self.routes[func] = owner
         # Only the functions untrusted data can reach, or whose summary is wanted, are
         # interpreted (see taint/demand.py); the others keep an empty summary. A function is
         # also interpreted when an interpreted one calls it with untrusted data (or with its
@@ -383,6 +390,19 @@ class ModuleTaint:
             self.relevant.update(func for name, func in self.functions.items() if name[prefix:] in self.demand)
         units = [self.index.tree, *(f for f in funcs if f in needed)]
         self._todo = units
+        # The module body is the first unit of the first round: every function's summary is
+        # still empty then, so untrusted data can reach it only from a source read at module
+        # level or from another module's summary that returns some. When neither can happen
+        # (most modules: imports, constants, classes), interpreting it then finds nothing, and
+        # changes nothing but caches: it is left for later, and interpreted (as it was then) only
+        # if a function's summary changes, which is the only way it could be re-run and find
+        # something (see _rounds and _unit).
+        self._deferred_module = False
+        self._deferred_callees: set[ast.AST] = set()  # the functions of this module it may call
+        if DEFER_CLEAN_MODULE and _Unit(self, self.index.tree).starts_clean():
+            self._deferred_module = True
+            self._deferred_external = self.external.frozen() if self.external is not None else None
+            self._todo = units[1:]
         try:
             units = self._rounds(funcs, units, needed)
         finally:
@@ -422,8 +442,13 @@ class ModuleTaint:
             self.attr_taint = self.attr_next
             self.attr_own = own_next
             versions, used, stale = self._versions, self._used, self._stale
+            # a module body left for later (see run) runs once the summary of a function it
+            # may call changed
+            deferred = self.index.tree if self._deferred_module \
+                and any(callee in versions for callee in self._deferred_callees) else None
             self._todo = [u for u in units
-                          if u in stale or any(versions.get(c, 0) != v for c, v in used.get(u, {}).items())
+                          if u is deferred or u in stale
+                          or any(versions.get(c, 0) != v for c, v in used.get(u, {}).items())
                           or self.attrs_read.get(u, set()) & changed_attrs]
             self._stale = set()
             if not self._todo:
@@ -511,27 +536,30 @@ class ModuleTaint:
         if self.spec.param_sources:
             cls = self.class_of(func)
             if cls is not None:
-                names = {a.arg for a in _params(func)}
                 for src in self.spec.param_sources:
-                    if names & set(src.param_names) and cls.name.endswith(tuple(src.class_suffixes)):
+                    if cls.name.endswith(tuple(src.class_suffixes)) \
+                            and not {a.arg for a in _params(func)}.isdisjoint(src.param_names):
                         return True
         return False
 
     def all_unresolved(self) -> set[str]:
         """Qualified names of every call into another module, in analysed functions or not (the
         cross-module step re-analyses a file when one of them returns untrusted data)."""
-        found = set()
         call_name = self.index.call_name
-        for call in self.index.of_type(ast.Call):
-            try:
-                qual = call_name(call)
-            except RecursionError:
-                continue
-            # a call of this module's own function is recorded too: the cross-module step looks
-            # names up outside the caller's module only
-            if qual and not qual.startswith("builtins."):
-                found.add(qual.replace("().", ".") if "()." in qual else qual)
-        return found
+        calls = self.index.of_type(ast.Call)
+        try:
+            quals = {call_name(call) for call in calls}  # many calls share a name: each is seen once
+        except RecursionError:
+            quals = set()
+            for call in calls:
+                try:
+                    quals.add(call_name(call))
+                except RecursionError:
+                    continue
+        # a call of this module's own function is recorded too: the cross-module step looks
+        # names up outside the caller's module only
+        return {qual.replace("().", ".") if "()." in qual else qual
+                for qual in quals if qual and not qual.startswith("builtins.")}
 
     def exported(self) -> dict[str, dict]:
         """Summaries worth sharing with other modules, by qualified name."""
@@ -551,6 +579,17 @@ class ModuleTaint:
         self._current_attrs.clear()
         self._current_writes = self.attr_writes[node] = {}
         unit = _Unit(self, node)
+        if node is self.index.tree and self._deferred_module:
+            # the module body left for later (see run): the calls it makes see the other modules'
+            # summaries as they were when it would have run (a summary fetched since then is not
+            # among them)
+            self._deferred_module = False
+            external, self.external = self.external, self._deferred_external
+            try:
+                unit.run()
+            finally:
+                self.external = external
+            return
         unit.run()
 
     # ------------------------------------------------------------------ helpers used by units
@@ -721,6 +760,16 @@ class ExternalTable:
         return [key for key in dict.fromkeys(self._candidates(_absolute(qualname, module)))
                 if not key.startswith(own)]
 
+    def frozen(self) -> ExternalTable:
+        """This view as it is now: what :meth:`add` adds later does not show in it (the fetcher
+        is the same)."""
+        view = ExternalTable.__new__(ExternalTable)
+        view.__dict__.update(self.__dict__)
+        if self.extra is not None:
+            view.extra = dict(self.extra)
+            view.extra_tail = {tail: list(keys) for tail, keys in self.extra_tail.items()}
+        return view
+
     def add(self, key: str, summary: Summary) -> None:
         """Add a summary to this view only (the shared table is left as it is)."""
         if self.extra is None:
@@ -807,6 +856,86 @@ class _Unit:
                 parent_func = mod._function_of[node] = self.index.function_of(node)
             self.outer = mod.final_env.get(parent_func) if parent_func is not None else None
         self.module_state = mod.final_env.get(mod.index.tree)
+
+    def starts_clean(self) -> bool:
+        """Whether the module body, interpreted before any function (every summary of the
+        module empty), surely meets no untrusted data and changes nothing a function reads: no
+        node it may evaluate is a source (as ``expr`` and ``call`` tell them), no call may take
+        untrusted data back from another module's summary, nothing reads or writes ``self.x``.
+        Every node outside functions and lambdas is looked at, a superset of what it evaluates.
+        Also False for a call named ``f()().x`` (that call's name noted among the unresolved
+        ones may be another call's own name, see ``call``) and for code nested so deep that
+        interpreting it might run out of stack."""
+        index, names, source_attrs, mod = self.index, self.spec.source_names, self.spec.source_attrs, self.mod
+        callees = mod._deferred_callees
+        external = mod.external
+        returning: frozenset[str] = frozenset()
+        if external:
+            if external.extra:  # summaries outside the table's short names: not worked out here
+                return False
+            returning = external.source_returning
+        Name, Attribute, Call, Constant, Load = ast.Name, ast.Attribute, ast.Call, ast.Constant, ast.Load
+        # a depth-first walk; _UP on the stack closes the children of a node (depth: how many
+        # nodes are open)
+        stack: list = list(self.node.body)
+        pop, push, extend = stack.pop, stack.append, stack.extend
+        depth = 0
+        while stack:
+            node = pop()
+            kind = type(node)
+            if kind is Name:
+                # a name is evaluated only where it is read (``bind`` takes the targets)
+                if node.id in ("self", "cls"):
+                    return False
+                if type(node.ctx) is Load:
+                    qual = index.qualname(node)
+                    if qual is not None and qual in names:
+                        return False
+                continue
+            if node is _UP:
+                depth -= 1
+                continue
+            if kind is Attribute:
+                # (an attribute is a source only if it ends in one of these, see _find_source)
+                if node.attr in source_attrs and self._source(node):
+                    return False
+                children = (node.value,)
+            elif kind is Call:
+                func = node.func
+                qual = index.call_name(node)
+                # (a method call is a source only if it ends in one of these, see _call_source)
+                if (type(func) is not Attribute or func.attr in source_attrs) \
+                        and self._call_source(func, qual) is not None:
+                    return False
+                local = mod.local_target(node, qual)
+                if local is not None:
+                    callees.add(local)
+                elif qual:
+                    if "()()" in qual:
+                        return False
+                    if returning and qual.replace("().", ".").rsplit(".", 1)[-1] in returning:
+                        return False
+                children = [child for child in (func, *node.args, *[keyword.value for keyword in node.keywords])
+                            if type(child) is not Constant]
+            elif kind in _DEFINITIONS:
+                # a def evaluates its decorators; a class its decorators and its body
+                children = node.decorator_list + node.body if kind is ast.ClassDef else node.decorator_list
+            elif kind in _NOT_EVALUATED:
+                continue
+            elif kind is ast.Assign:
+                children = [*node.targets, node.value]
+            elif kind is ast.Dict or kind is ast.List or kind is ast.Tuple:
+                values = (*node.keys, *node.values) if kind is ast.Dict else node.elts
+                children = [child for child in values if child is not None and type(child) is not Constant]
+            else:
+                children = [child for child in ast.iter_child_nodes(node) if type(child) not in _LEAVES]
+            if children:
+                depth += 1
+                if depth > _CLEAN_DEPTH:
+                    return False
+                push(_UP)
+                extend(children)
+        return True
 
     def run(self) -> None:
         state = State()
@@ -1454,21 +1583,7 @@ class _Unit:
         if sinks:
             facts.sinks = sinks
         spec = self.spec
-        # a call that is itself a source: input(), request.get_json(), sock.recv(...)
-        src = spec.source_names.get(qual) if qual else None
-        if src is None and isinstance(func, ast.Attribute) and func.attr in spec.source_methods:
-            src = spec.source_methods[func.attr]
-        if src is None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            if func.value.id == "self" and spec.handler_sources:
-                src = self._handler_source(func)
-            elif func.attr in self.mod.opened_attrs:
-                opened = self._opened_by(func.value)
-                if opened:
-                    src = spec.source_names.get(f"{opened}().{func.attr}")
-        if src is None and isinstance(func, ast.Attribute):
-            table = spec.receiver_attrs.get(func.value.id) if isinstance(func.value, ast.Name) else None
-            if table and func.attr in table and self.index.qualname(func.value) in (None, func.value.id):
-                src = table[func.attr]
+        src = self._call_source(func, qual)
         if src is not None:
             text = self.ctx.text(node, 50)
             facts.source = frozenset({Flow(src.kind, src.confidence, (self.mod.step(node, f"`{text}` ({src.what})"),),
@@ -1490,6 +1605,26 @@ class _Unit:
         if resolved.local is not None or resolved.unresolved is not None:
             facts.resolved = resolved
         return facts
+
+    def _call_source(self, func: ast.expr, qual: str | None):
+        """The source a call of ``func`` (qualified name ``qual``) is: input(), request.get_json(),
+        sock.recv(...); or None."""
+        spec = self.spec
+        src = spec.source_names.get(qual) if qual else None
+        if src is None and isinstance(func, ast.Attribute) and func.attr in spec.source_methods:
+            src = spec.source_methods[func.attr]
+        if src is None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            if func.value.id == "self" and spec.handler_sources:
+                src = self._handler_source(func)
+            elif func.attr in self.mod.opened_attrs:
+                opened = self._opened_by(func.value)
+                if opened:
+                    src = spec.source_names.get(f"{opened}().{func.attr}")
+        if src is None and isinstance(func, ast.Attribute):
+            table = spec.receiver_attrs.get(func.value.id) if isinstance(func.value, ast.Name) else None
+            if table and func.attr in table and self.index.qualname(func.value) in (None, func.value.id):
+                src = table[func.attr]
+        return src
 
     def _opened_by(self, name: ast.Name) -> str | None:
         """``with open(p) as f`` / ``f = open(p)``: the qualified name of what made ``f``."""
@@ -1696,6 +1831,14 @@ class _Unit:
             return
         self.mod.hits.append(Hit(node, sink_kind, desc, flow))
 
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_UP = object()  # see _Unit.starts_clean
+# nodes whose insides the interpretation never evaluates (a lambda's body runs when called)
+_NOT_EVALUATED = (ast.Lambda, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Pass)
+# children with nothing to look at: constants, and the contexts and operators of expressions
+_LEAVES = frozenset({ast.Constant, ast.Load, ast.Store, ast.Del, *ast.operator.__subclasses__(),
+                     *ast.boolop.__subclasses__(), *ast.unaryop.__subclasses__(), *ast.cmpop.__subclasses__()})
 
 # Calls whose result carries only some of their arguments: positions and keywords.
 _CARRIES = {

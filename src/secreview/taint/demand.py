@@ -75,7 +75,6 @@ class Demand:
         self.first = [g.lineno for g in self.groups]
         self.last = [g.end_lineno or g.lineno for g in self.groups]
         self.needed: set[ast.AST] = set()  # needed groups
-        self._calls: dict[ast.AST | None, list[ast.Call]] | None = None
         self._seen_attrs: set[tuple[ast.AST, str]] = set()
         self._tainted_names: set[str] = set()
         self._returning: set[ast.AST] = set()
@@ -152,14 +151,10 @@ class Demand:
         module = self.mod.module
         names = external.source_returning
         found = []
-        for group, calls in self._calls_by_group().items():
+        for group, calls in self._calls_named(names).items():
             if group is None or group in found:
                 continue
             for call in calls:
-                func = call.func
-                short = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else None
-                if short not in names:
-                    continue
                 try:
                     qual = self.index.call_name(call)
                 except RecursionError:
@@ -173,7 +168,8 @@ class Demand:
         return found
 
     def _mentions(self, word: str) -> bool:
-        """Whether the text holds ``word`` as a whole identifier."""
+        """Whether the text holds ``word`` (a word of the specification's vocabulary) as a whole
+        identifier."""
         return word in self._identifiers()
 
     def _identifiers(self) -> set[str]:
@@ -181,7 +177,9 @@ class Demand:
         pass at C speed, cheaper than a search per word). A name in code always stands between
         such characters; a word glued to other characters is another identifier."""
         if self._words is None:
-            self._words = set(self.text.translate(_BLANK_PUNCTUATION).split())
+            # only the words asked about are kept (no set of every word of the text is built)
+            self._words = _spec_facts(self.mod.spec).vocabulary.intersection(
+                self.text.translate(_BLANK_PUNCTUATION).split())
         return self._words
 
     # ------------------------------------------------------------------ growing
@@ -262,12 +260,17 @@ class Demand:
                 found.append(group)
         return found
 
-    def _calls_by_group(self) -> dict[ast.AST | None, list[ast.Call]]:
-        if self._calls is None:
-            self._calls = {}
-            for call in self.index.of_type(ast.Call):
-                self._calls.setdefault(self._group_at(call.lineno), []).append(call)
-        return self._calls
+    def _calls_named(self, names) -> dict[ast.AST | None, list[ast.Call]]:
+        """The calls whose called name (``run`` in ``run(x)`` and ``h.run(x)``) is one of
+        ``names``, in order, by group (None outside functions)."""
+        found: dict[ast.AST | None, list[ast.Call]] = {}
+        Attribute, Name = ast.Attribute, ast.Name
+        for call in self.index.of_type(ast.Call):
+            func = call.func
+            kind = type(func)
+            if (func.attr if kind is Attribute else func.id if kind is Name else None) in names:
+                found.setdefault(self._group_at(call.lineno), []).append(call)
+        return found
 
 
 _BLANK = " \t\r\n\f\\"  # what may stand between a name, its dot and the attribute
@@ -338,6 +341,10 @@ class _SpecFacts:
         # a class or decorator resolves to a handler base only if the file spells its last name
         # (in the import, the attribute or the bare name)
         self.handler_names = sorted({b.rsplit(".", 1)[-1] for b in self.handler_bases})
+        # every word Demand asks the text about (Demand._mentions, the words looked for)
+        self.vocabulary = frozenset({*self.anywhere, *self.objects, *self.receivers, *self.handler_names,
+                                     *(root for roots in self.objects.values() for root in roots),
+                                     *(word for key in self.attributes for word in key if word is not None)})
 
 
 _FACTS: dict[int, tuple[object, _SpecFacts]] = {}

@@ -122,6 +122,10 @@ class SpecIndex:
                 self.param_sources.append(src)
             if src.handler_bases:
                 self.handler_sources.append(src)
+        # the attribute an attribute or method call has to end in to be a source of any kind
+        # (the last name of a source, a source method, a request object's attribute)
+        self.source_attrs = frozenset({name.rsplit(".", 1)[-1] for name in self.source_names} | set(self.source_methods)
+                                      | {attr for table in self.receiver_attrs.values() for attr in table})
         self.sink_names: dict[str, list[Sink]] = {}
         self.sink_methods: dict[str, list[Sink]] = {}
         self.subscript_sinks: dict[str, Sink] = {}
