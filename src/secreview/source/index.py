@@ -675,7 +675,9 @@ class Index:
         cache = self._qualname_cache
         result = cache.get(expr, _UNSET)
         if result is _UNSET:
-            cache[expr] = None  # guards against cycles such as ``x = x``
+            # no guard against cycles is needed in the cache (``x = x``): _qualname follows
+            # bindings by itself, to a bounded depth, and comes back here only for a name bound
+            # nowhere, which it resolves without going further
             result = cache[expr] = self._qualname(expr, 0, expr)
         return result
 
@@ -685,13 +687,13 @@ class Index:
         looked at only when it matters."""
         if depth > _MAX_DEPTH:
             return None
-        attrs = None
+        top = None
         if type(expr) is _Attribute:
-            # ``base.a.b``: the attributes in a loop, then the base below, as ``base`` with one
-            # level of depth per attribute (the same limit as one call per level)
-            attrs = []
+            # ``base.a.b``: down to the base in a loop, as ``base`` with one level of depth per
+            # attribute (the same limit as one call per level); the attributes are read again
+            # only if the base resolves (``self.x.y`` does not)
+            top = expr
             while type(expr) is _Attribute:
-                attrs.append(expr.attr)
                 expr = expr.value
                 depth += 1
                 if depth > _MAX_DEPTH:
@@ -732,10 +734,16 @@ class Index:
             result = f"{func}()" if func else None
         else:
             return None
-        if attrs is None:
+        if top is None:
             return result
         if not result:
             return None
+        if top.value is expr:  # ``base.attr``, the most frequent
+            return f"{result}.{top.attr}"
+        attrs = []
+        while type(top) is _Attribute:
+            attrs.append(top.attr)
+            top = top.value
         attrs.append(result)
         attrs.reverse()
         return ".".join(attrs)
@@ -773,7 +781,6 @@ class Index:
         cache = self._qualname_cache
         result = cache.get(func, _UNSET)
         if result is _UNSET:
-            cache[func] = None  # guards against cycles such as ``x = x``
             result = cache[func] = self._qualname(func, 0, func)
         return result
 
