@@ -393,11 +393,14 @@ def test_the_children_of_frequent_types_are_the_fields_in_order():
 
     source = (pathlib.Path(__file__).parents[1] / "src" / "secreview" / "source" / "index.py").read_text()
     seen = set()
-    for node in ast.walk(ast.parse(source + SCOPES_SOURCE)):
+    more = ("for a, *b in c:\n    with d as e, f:\n        raise g from h\nelse:\n    raise\n"
+            "try:\n    x = {**i, 'j': -k, **l} or {m, n} and f'{o!r:>{p}}'\nexcept q:\n    pass\n"
+            "finally:\n    return\n")
+    for node in ast.walk(ast.parse(source + SCOPES_SOURCE + more)):
         if type(node) in _CHILDREN:
             seen.add(type(node))
             general = [c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.expr_context)]
-            assert _CHILDREN[type(node)](node) == general
+            assert list(_CHILDREN[type(node)](node)) == general
     assert seen == set(_CHILDREN)
 
 

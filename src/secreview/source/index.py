@@ -74,22 +74,9 @@ class Binding:
         return f"<Binding {self.kind} {self.name} at {self.pos}>"
 
 
+# The index makes one Binding per bound name: it fills the slots of ``_new(Binding)`` itself
+# (in _add and _arguments), as calling a class with a Python ``__init__`` costs twice as much.
 _new = object.__new__
-
-
-def _binding(name: str, kind: str, node: ast.AST, pos: Pos, scope: Scope, qualname: str | None,
-             value: ast.expr | None) -> Binding:
-    """``Binding(...)`` without going through ``__init__``: the index makes one per bound name,
-    and calling a class with a Python ``__init__`` costs twice as much as filling its slots."""
-    binding = _new(Binding)
-    binding.name = name
-    binding.kind = kind
-    binding.node = node
-    binding.pos = pos
-    binding.scope = scope
-    binding.qualname = qualname
-    binding.value = value
-    return binding
 
 
 class Candidate(NamedTuple):
@@ -159,13 +146,12 @@ class Index:
         # this scope", which costs less than a (node, scope) pair per node.
         parents = self.parents
         scopes = self.scopes
-        # type -> the list its collected nodes go to, or None when it is not collected; every
-        # node type has an entry (a dict subscript is cheaper than a set test and a dict get)
+        # collected type -> its list, in the order of _NODE_TYPES (the order ``nodes`` keeps)
         collect = self._collect
-        buckets: dict[type, list[ast.AST] | None] = dict.fromkeys(_NODE_TYPES)
-        for cls in _NODE_TYPES if collect is None else collect:
-            buckets[cls] = []
-        plans = _PLANS
+        buckets: dict[type, list[ast.AST]] = {cls: [] for cls in _collected_types(collect)}
+        # type -> (its bucket or None, handler, children, how), made for this index as the types
+        # are met: one dict lookup per node tells all that ``_plan`` worked out for its type
+        plans: dict[type, tuple] = {}
         stack: list = []
         pop = stack.pop
         push = stack.append
@@ -174,39 +160,35 @@ class Index:
         Attribute = ast.Attribute
         Constant = ast.Constant
         Call = ast.Call
-        Expr = ast.Expr
-        keyword = ast.keyword
-        Assign = ast.Assign
         Store = ast.Store
+        load = _LOAD
         node: ast.AST | Scope = self.tree
         scope = self.module_scope
         self.inner_scopes[node] = scope
         scopes[node] = scope
-        # the buckets of the four most frequent types, looked up once
-        names, attributes, constants, calls = (buckets[t] for t in (Name, Attribute, Constant, Call))
+        # the buckets of the four most frequent types, looked up once; a type not collected
+        # gets a list that is thrown away (appending costs less than testing for None)
+        names, attributes, constants, calls = (buckets.get(t, []) for t in (Name, Attribute, Constant, Call))
         while True:
             cls = type(node)
             if cls is Name:
-                if names is not None:
-                    names.append(node)
+                names.append(node)
                 scopes[node] = scope
-                if type(node.ctx) is Store:
+                # ``ast.parse`` gives every name read the same Load: only other names can bind
+                if node.ctx is not load and type(node.ctx) is Store:
                     self._bind_target(node, scope)
             elif cls is Attribute:
-                if attributes is not None:
-                    attributes.append(node)
-                if type(node.ctx) is Store:
+                attributes.append(node)
+                if node.ctx is not load and type(node.ctx) is Store:
                     self._bind_attribute(node, scope)
                 child = node.value
                 parents[child] = node
                 node = child
                 continue
             elif cls is Constant:
-                if constants is not None:
-                    constants.append(node)
+                constants.append(node)
             elif cls is Call:  # as the general case below, without building a list of children
-                if calls is not None:
-                    calls.append(node)
+                calls.append(node)
                 func = node.func
                 parents[func] = node
                 args = node.args
@@ -222,21 +204,25 @@ class Index:
                     extend(args[::-1])
                 node = func
                 continue
-            elif cls is Scope:
-                scope = node
             else:
-                try:
-                    bucket = buckets[cls]
-                except KeyError:  # a node type defined after this module was imported
-                    bucket = buckets[cls] = [] if collect is None or cls in collect else None
+                plan = plans.get(cls)
+                if plan is None:
+                    if cls is Scope:  # a marker: the nodes from here on are in this scope
+                        scope = node
+                        if not stack:
+                            break
+                        node = pop()
+                        continue
+                    plan = plans[cls] = self._plan_here(cls, buckets)
+                bucket, special, children, how = plan
                 if bucket is not None:
                     bucket.append(node)
-                if cls is Expr or cls is keyword:  # one child
+                if how == _ONE:  # a single child, ``value`` (``ast.Expr``, ``ast.keyword``)
                     child = node.value
                     parents[child] = node
                     node = child
                     continue
-                if cls is Assign:
+                if how == _ASSIGN:
                     targets = node.targets
                     value = node.value
                     for child in targets:
@@ -250,32 +236,20 @@ class Index:
                     else:  # only in a tree built by hand
                         node = value
                     continue
-                plan = plans.get(cls) or _plan(cls)
-                special, children, shares = plan
                 if special is not None:
-                    pairs = special(self, node, scope)
-                    if pairs:
-                        # the children in order, with a Scope marker wherever the scope changes
-                        # and the owner's scope again after the last child (for its siblings)
-                        order: list = []
-                        current = scope
-                        for child, child_scope in pairs:
-                            if child not in parents:  # parameter annotations, comprehensions
-                                parents[child] = node
-                            scopes[child] = child_scope
-                            if child_scope is not current:
-                                order.append(child_scope)
-                                current = child_scope
-                            order.append(child)
-                        if current is not scope:
-                            order.append(scope)
+                    # the children in order, with a Scope marker wherever the scope changes and
+                    # the owner's scope again after the last child (for its siblings); the
+                    # handler recorded their parents and scopes
+                    order = special(self, node, scope)
+                    if order:
                         node = order[0]
-                        extend(order[:0:-1])
+                        if len(order) > 1:
+                            extend(order[:0:-1])
                         continue
                 elif children is not None:
                     kids = children(node)
                     if kids:
-                        if shares:  # an operator keeps the first node it was found under
+                        if how == _SHARES:  # an operator keeps the first node it was found under
                             for child in kids:
                                 if child not in parents:
                                     parents[child] = node
@@ -296,6 +270,13 @@ class Index:
             node = pop()
         self.nodes.update((cls, found) for cls, found in buckets.items() if found)
 
+    def _plan_here(self, cls: type, buckets: dict[type, list[ast.AST]]) -> tuple:
+        """The plan of ``cls`` (see _plan) with the list its nodes are collected in."""
+        bucket = buckets.get(cls)
+        if bucket is None and cls not in _NODE_TYPES_SET and (self._collect is None or cls in self._collect):
+            bucket = buckets[cls] = []  # a node type defined after this module was imported
+        return (bucket, *(_PLANS.get(cls) or _plan(cls)))
+
     def _add(self, scope: Scope, name: str, kind: str, node: ast.AST, pos: Pos,
              qualname: str | None = None, value: ast.expr | None = None) -> None:
         """Record a binding of ``name`` made in ``scope`` (or where ``global`` / ``nonlocal``
@@ -307,11 +288,19 @@ class Index:
             while outer is not None and not outer.is_function:
                 outer = outer.parent
             scope = outer or self.module_scope
+        binding = _new(Binding)  # see _new
+        binding.name = name
+        binding.kind = kind
+        binding.node = node
+        binding.pos = pos
+        binding.scope = scope
+        binding.qualname = qualname
+        binding.value = value
         found = scope.bindings.get(name)
         if found is None:
-            scope.bindings[name] = [_binding(name, kind, node, pos, scope, qualname, value)]
+            scope.bindings[name] = [binding]
         else:
-            found.append(_binding(name, kind, node, pos, scope, qualname, value))
+            found.append(binding)
 
     def _bind_target(self, name: ast.Name, scope: Scope) -> None:
         parent = self.parents.get(name)
@@ -345,7 +334,8 @@ class Index:
         key = (scope.parent.node, node.attr)
         self.attribute_values.setdefault(key, []).append(value)
 
-    # handlers for nodes that bind names or open scopes; each returns (child, scope) pairs
+    # handlers for nodes that bind names or open scopes; each records the parents and the scopes
+    # of the children it lists and returns them in visiting order, with Scope markers (see _build)
 
     def _import(self, node: ast.Import, scope: Scope):
         pos = _end(node)
@@ -356,7 +346,7 @@ class Index:
                 bound = alias.name.partition(".")[0]
                 qual = bound
             self._add(scope, bound, "import", node, pos, qual)
-        return []
+        return None
 
     def _import_from(self, node: ast.ImportFrom, scope: Scope):
         pos = _end(node)
@@ -367,7 +357,7 @@ class Index:
                 continue
             qual = f"{base}.{alias.name}" if base and not base.endswith(".") else base + alias.name
             self._add(scope, alias.asname or alias.name, "import", node, pos, qual)
-        return []
+        return None
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope):
         self.functions.append(node)
@@ -375,22 +365,52 @@ class Index:
         self._add(scope, node.name, "def", node, (node.lineno, node.col_offset), qual)
         inner = Scope("function", node, scope, qual)
         self.inner_scopes[node] = inner
-        children = [(d, scope) for d in node.decorator_list]
-        children += self._arguments(node.args, scope, inner, node)
-        if node.returns is not None:
-            children.append((node.returns, scope))
-        children += [(stmt, inner) for stmt in node.body]
-        return children
+        parents = self.parents
+        scopes = self.scopes
+        # the parameters first (their parents are recorded before the other children's)
+        annotations = self._arguments(node.args, inner, node)
+        order = [*node.decorator_list]
+        for child in order:
+            parents[child] = node
+            scopes[child] = scope
+        for child in annotations:  # their parent is the parameter
+            scopes[child] = scope
+        order += annotations
+        self._defaults(node.args, node, scope, order)
+        returns = node.returns
+        if returns is not None:
+            parents[returns] = node
+            scopes[returns] = scope
+            order.append(returns)
+        body = node.body
+        if body:
+            for stmt in body:
+                parents[stmt] = node
+                scopes[stmt] = inner
+            order.append(inner)
+            order += body
+            order.append(scope)
+        return order
 
     def _lambda(self, node: ast.Lambda, scope: Scope):
         inner = Scope("lambda", node, scope, f"{scope.name}.<lambda>")
         self.inner_scopes[node] = inner
-        children = self._arguments(node.args, scope, inner, node)
-        children.append((node.body, inner))
-        return children
+        scopes = self.scopes
+        order = self._arguments(node.args, inner, node)
+        for child in order:
+            scopes[child] = scope
+        self._defaults(node.args, node, scope, order)
+        body = node.body
+        if body not in self.parents:
+            self.parents[body] = node
+        scopes[body] = inner
+        order += (inner, body, scope)
+        return order
 
-    def _arguments(self, args: ast.arguments, outer: Scope, inner: Scope, owner: ast.AST):
-        children: list[tuple[ast.AST, Scope]] = []
+    def _arguments(self, args: ast.arguments, inner: Scope, owner: ast.AST) -> list[ast.expr]:
+        """Bind the parameters in ``inner``; their annotations, whose parents (the parameters)
+        it records."""
+        annotations: list[ast.expr] = []
         pos = (owner.lineno, owner.col_offset)
         all_args = [*args.posonlyargs, *args.args, *args.kwonlyargs]
         if args.vararg:
@@ -403,7 +423,14 @@ class Index:
         bindings = inner.bindings
         for arg in all_args:
             name = arg.arg
-            binding = _binding(name, "param", arg, pos, inner, None, None)
+            binding = _new(Binding)  # see _new
+            binding.name = name
+            binding.kind = "param"
+            binding.node = arg
+            binding.pos = pos
+            binding.scope = inner
+            binding.qualname = None
+            binding.value = None
             found = bindings.get(name)
             if found is None:
                 bindings[name] = [binding]
@@ -413,57 +440,98 @@ class Index:
             annotation = arg.annotation
             if annotation is not None:
                 parents[annotation] = arg
-                children.append((annotation, outer))
-        children += [(d, outer) for d in args.defaults]
-        children += [(d, outer) for d in args.kw_defaults if d is not None]
-        return children
+                annotations.append(annotation)
+        return annotations
+
+    def _defaults(self, args: ast.arguments, owner: ast.AST, scope: Scope, order: list) -> None:
+        """The default values, evaluated where the def or lambda is, go to ``order``."""
+        parents = self.parents
+        scopes = self.scopes
+        for child in args.defaults:
+            parents[child] = owner
+            scopes[child] = scope
+            order.append(child)
+        for child in args.kw_defaults:
+            if child is not None:
+                parents[child] = owner
+                scopes[child] = scope
+                order.append(child)
 
     def _class(self, node: ast.ClassDef, scope: Scope):
         qual = f"{scope.name}.{node.name}"
         self._add(scope, node.name, "class", node, (node.lineno, node.col_offset), qual)
         inner = Scope("class", node, scope, qual)
         self.inner_scopes[node] = inner
-        children = [(d, scope) for d in node.decorator_list]
-        children += [(b, scope) for b in node.bases]
-        children += [(k, scope) for k in node.keywords]
-        children += [(stmt, inner) for stmt in node.body]
-        return children
+        parents = self.parents
+        scopes = self.scopes
+        order = [*node.decorator_list, *node.bases, *node.keywords]
+        for child in order:
+            parents[child] = node
+            scopes[child] = scope
+        body = node.body
+        if body:
+            for stmt in body:
+                parents[stmt] = node
+                scopes[stmt] = inner
+            order.append(inner)
+            order += body
+            order.append(scope)
+        return order
 
     def _comprehension(self, node, scope: Scope):
         inner = Scope("comprehension", node, scope, f"{scope.name}.<comprehension>")
         self.inner_scopes[node] = inner
-        children: list[tuple[ast.AST, Scope]] = []
+        parents = self.parents
+        scopes = self.scopes
+        # the first iterable is evaluated outside (in ``scope``), all the rest inside
+        order: list = [inner]
         for i, gen in enumerate(node.generators):
-            self.parents[gen] = node
-            self.parents[gen.target] = gen
-            self.parents[gen.iter] = gen
+            parents[gen] = node
+            target = gen.target
+            iterable = gen.iter
+            parents[target] = gen
+            parents[iterable] = gen
+            scopes[target] = inner
+            order.append(target)
+            if i == 0:
+                scopes[iterable] = scope
+                order += (scope, iterable, inner)
+            else:
+                scopes[iterable] = inner
+                order.append(iterable)
             for cond in gen.ifs:
-                self.parents[cond] = gen
-            children.append((gen.target, inner))
-            children.append((gen.iter, scope if i == 0 else inner))
-            children += [(cond, inner) for cond in gen.ifs]
-        if isinstance(node, ast.DictComp):
-            children += [(node.key, inner), (node.value, inner)]
-        else:
-            children.append((node.elt, inner))
-        return children
+                parents[cond] = gen
+                scopes[cond] = inner
+                order.append(cond)
+        elements = (node.key, node.value) if type(node) is ast.DictComp else (node.elt,)
+        for child in elements:
+            if child not in parents:
+                parents[child] = node
+            scopes[child] = inner
+        order += elements
+        order.append(scope)
+        return order
 
     def _global(self, node: ast.Global, scope: Scope):
         scope.globals.update(node.names)
-        return []
+        return None
 
     def _nonlocal(self, node: ast.Nonlocal, scope: Scope):
         scope.nonlocals.update(node.names)
-        return []
+        return None
 
     def _except(self, node: ast.ExceptHandler, scope: Scope):
         if node.name:
             self._add(scope, node.name, "except", node, (node.lineno, node.col_offset))
-        children = []
+        parents = self.parents
+        scopes = self.scopes
+        order = [*node.body]
         if node.type is not None:
-            children.append((node.type, scope))
-        children += [(stmt, scope) for stmt in node.body]
-        return children
+            order.insert(0, node.type)
+        for child in order:
+            parents[child] = node
+            scopes[child] = scope
+        return order
 
     # ------------------------------------------------------------------ queries
 
@@ -607,7 +675,9 @@ class Index:
         cache = self._qualname_cache
         result = cache.get(expr, _UNSET)
         if result is _UNSET:
-            cache[expr] = None  # guards against cycles such as ``x = x``
+            # no guard against cycles is needed in the cache (``x = x``): _qualname follows
+            # bindings by itself, to a bounded depth, and comes back here only for a name bound
+            # nowhere, which it resolves without going further
             result = cache[expr] = self._qualname(expr, 0, expr)
         return result
 
@@ -617,13 +687,13 @@ class Index:
         looked at only when it matters."""
         if depth > _MAX_DEPTH:
             return None
-        attrs = None
+        top = None
         if type(expr) is _Attribute:
-            # ``base.a.b``: the attributes in a loop, then the base below, as ``base`` with one
-            # level of depth per attribute (the same limit as one call per level)
-            attrs = []
+            # ``base.a.b``: down to the base in a loop, as ``base`` with one level of depth per
+            # attribute (the same limit as one call per level); the attributes are read again
+            # only if the base resolves (``self.x.y`` does not)
+            top = expr
             while type(expr) is _Attribute:
-                attrs.append(expr.attr)
                 expr = expr.value
                 depth += 1
                 if depth > _MAX_DEPTH:
@@ -664,10 +734,16 @@ class Index:
             result = f"{func}()" if func else None
         else:
             return None
-        if attrs is None:
+        if top is None:
             return result
         if not result:
             return None
+        if top.value is expr:  # ``base.attr``, the most frequent
+            return f"{result}.{top.attr}"
+        attrs = []
+        while type(top) is _Attribute:
+            attrs.append(top.attr)
+            top = top.value
         attrs.append(result)
         attrs.reverse()
         return ".".join(attrs)
@@ -705,7 +781,6 @@ class Index:
         cache = self._qualname_cache
         result = cache.get(func, _UNSET)
         if result is _UNSET:
-            cache[func] = None  # guards against cycles such as ``x = x``
             result = cache[func] = self._qualname(func, 0, func)
         return result
 
@@ -880,30 +955,52 @@ _PLANS: dict[type, tuple] = {}
 _NOT_CHILDREN = frozenset({"ctx", "id", "attr", "arg", "kind", "type_comment", "conversion", "simple",
                            "is_async", "level", "module", "tag", "asname", "rest"})
 
-# Children of frequent node types, in field order (as the general case in _plan finds them).
+# Children of frequent node types, in field order (as the general case in _plan finds them);
+# a list or tuple the traversal only reads (a field's own list can serve: ``elts``). Without an
+# entry, a type goes through the general case, which tests every field value.
 _CHILDREN = {
     ast.Call: lambda node: [node.func, *node.args, *node.keywords],
     ast.Assign: lambda node: [*node.targets, node.value],
     ast.Expr: lambda node: [node.value],
     ast.keyword: lambda node: [node.value],
-    ast.Subscript: lambda node: [node.value, node.slice],
+    ast.Subscript: operator.attrgetter("value", "slice"),
     ast.If: lambda node: [node.test, *node.body, *node.orelse],
     ast.Return: lambda node: [] if node.value is None else [node.value],
-    ast.Tuple: lambda node: [*node.elts],
-    ast.List: lambda node: [*node.elts],
+    ast.Tuple: operator.attrgetter("elts"),
+    ast.List: operator.attrgetter("elts"),
+    ast.Set: operator.attrgetter("elts"),
     ast.Compare: lambda node: [node.left, *node.ops, *node.comparators],
-    ast.BinOp: lambda node: [node.left, node.op, node.right],
+    ast.BinOp: operator.attrgetter("left", "op", "right"),
+    ast.UnaryOp: operator.attrgetter("op", "operand"),
+    ast.BoolOp: lambda node: [node.op, *node.values],
+    # ``{**d}`` has None among the keys
+    ast.Dict: lambda node: [*[key for key in node.keys if key is not None], *node.values],
+    ast.For: lambda node: [node.target, node.iter, *node.body, *node.orelse],
+    ast.With: lambda node: [*node.items, *node.body],
+    ast.withitem: lambda node: [node.context_expr] if node.optional_vars is None
+    else [node.context_expr, node.optional_vars],
+    ast.Raise: lambda node: [child for child in (node.exc, node.cause) if child is not None],
+    ast.Try: lambda node: [*node.body, *node.handlers, *node.orelse, *node.finalbody],
+    ast.JoinedStr: operator.attrgetter("values"),
 }
 
 # Types with an operator among their children: ``ast.parse`` gives all the additions one ``Add``.
 _SHARING = frozenset({ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.AugAssign})
+# Types whose only child is ``value``, which the loop follows without a list.
+_ONE_CHILD = frozenset({ast.Expr, ast.keyword})
+_ONE, _ASSIGN, _SHARES = 1, 2, 3  # the ``how`` of a plan
+
+# The Load that ``ast.parse`` gives every name and attribute read (a tree built by hand may have
+# others: the loop then tests the type).
+_LOAD = ast.parse("x").body[0].value.ctx
 
 
 def _plan(cls: type) -> tuple:
-    """How the traversal expands a node of type ``cls``: (handler, children, shares). handler
+    """How the traversal expands a node of type ``cls``: (handler, children, how). handler
     is the special handler of a node that binds names or opens a scope, else None; children
     returns the child nodes in field order (None for a type without fields that hold nodes);
-    shares tells that a child may be an operator."""
+    how tells a type the loop expands itself (_ONE, _ASSIGN) or one whose children may be
+    operators (_SHARES)."""
     names = tuple(f for f in cls._fields if f not in _NOT_CHILDREN)
     children = _CHILDREN.get(cls)
     if children is None and names:
@@ -925,7 +1022,8 @@ def _plan(cls: type) -> tuple:
                 elif isinstance(value, AST):
                     kids.append(value)
             return kids
-    plan = _PLANS[cls] = (_SPECIAL.get(cls), children, cls in _SHARING)
+    how = _ONE if cls in _ONE_CHILD else _ASSIGN if cls is ast.Assign else _SHARES if cls in _SHARING else 0
+    plan = _PLANS[cls] = (_SPECIAL.get(cls), children, how)
     return plan
 
 
@@ -936,6 +1034,16 @@ def _subclasses(cls: type) -> Iterator[type]:
 
 
 _NODE_TYPES = tuple(_subclasses(ast.AST))
+_NODE_TYPES_SET = frozenset(_NODE_TYPES)
+_COLLECTED: dict[frozenset[type] | None, tuple[type, ...]] = {}
+
+
+def _collected_types(collect: frozenset[type] | None) -> tuple[type, ...]:
+    """The node types ``collect`` names, in the order of _NODE_TYPES (worked out once per set)."""
+    found = _COLLECTED.get(collect)
+    if found is None:
+        found = _COLLECTED[collect] = tuple(cls for cls in _NODE_TYPES if collect is None or cls in collect)
+    return found
 
 _SPECIAL = {
     ast.Import: Index._import,
