@@ -127,3 +127,42 @@ def test_unresolved_calls_never_hide_a_finding(monkeypatch):
     skipping = findings()
     monkeypatch.setattr(engine.RuleSet, "prefixed", lambda self, text, module: True)
     assert findings() == skipping
+
+
+def _select_check(rule_id: str, source: str, node_type: type) -> tuple[list, list]:
+    """(findings with the rule's select, findings with check_node on every node of the type)."""
+    from secreview import engine
+    from secreview.rules.base import FileContext
+    from secreview.source.index import Index
+    from secreview.source.parse import parse_text
+
+    ruleset = engine.RuleSet.from_options(engine.Options())
+    rule = next(r for r in ruleset.rules if r.id == rule_id)
+    out = []
+    for shortcut in (True, False):
+        src = parse_text(source, "sample.py")
+        index = Index(src.tree, "sample", ruleset.collect)
+        ctx = FileContext(src, index)
+        nodes = index.of_type(node_type)
+        for node in rule.select(ctx, node_type, nodes) if shortcut else nodes:
+            rule.check_node(ctx, node)
+        out.append(sorted((f.location.line, f.message) for f in ctx.findings))
+    return out[0], out[1]
+
+
+def test_hardcoded_secret_select_both_paths():
+    """SR502's select looks for the key formats once per file (the hints in the joined long
+    strings) and, on a hit, selects again string by string: both paths lose nothing."""
+    import ast
+
+    named = ('db = {"password": "q7Vd-2mKx!Lr9", "user": "admin"}\n'
+             'os.environ.get("API_TOKEN", "Zx81-pq0Lm3vB7")\n'
+             'setattr(obj, "name", "not-a-secret-1")\n'
+             'api_key: str = "9fJ2kLp0QwErTy7u"\n'
+             'url = "postgres://app:S3cr3t-Pw0rd@db/app"\n')
+    key = 'aws = "AKIAZ7QW3RT5YU8IOPLK"\n'
+    split = 'a = "AK" + "IAZ7QW3RT5YU8IOPLK"\nb = "xxxxxxxxxxxxxxxxxxAK"\nc = "IAZ7QW3RT5YU8IOPLKxx"\n'
+    for source in (named, named + key, key, split):
+        with_select, every_node = _select_check("SR502", source, ast.Constant)
+        assert with_select == every_node
+    assert len(_select_check("SR502", named + key, ast.Constant)[0]) == 5
