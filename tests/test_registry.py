@@ -166,3 +166,31 @@ def test_hardcoded_secret_select_both_paths():
         with_select, every_node = _select_check("SR502", source, ast.Constant)
         assert with_select == every_node
     assert len(_select_check("SR502", named + key, ast.Constant)[0]) == 5
+
+
+def test_sql_runner_names_and_select():
+    """SR104: the spelt-out runner test agrees with _RUNNER_NAME, the joined-names shortcut of
+    _runners with the test per name, and select (handle arguments found all at once) with
+    check_node on every call."""
+    import ast
+
+    from secreview.rules import injection
+
+    names = ["run_query", "RunSQL", "do_execute", "exec_it", "it_exec", "db_rows", "DB_ROWS", "xdb_rows",
+             "execute", "exec", "executor", "fetch", "ſql", "ſelect", "queue", "", "Query"]
+    for name in names:
+        injection._RUNNER_NAMES.pop(name, None)
+        assert injection._runner_name(name) == bool(injection._RUNNER_NAME.search(name)), name
+    assert injection._runners(names) == {n for n in names if n and n not in injection._SQL_METHOD_SET
+                                         and injection._runner_name(n)}
+    assert injection._runners(["fetch", "get", "", "execute"]) == set()
+    source = ('def f(cur, conn, name, session):\n'
+              '    get_rows(cur, "SELECT * FROM t WHERE a = \'%s\'" % name)\n'
+              '    helper(conn, f"DELETE FROM t WHERE id = {name}")\n'
+              '    self.run_query("SELECT * FROM users WHERE name = \'" + name + "\'")\n'
+              '    other(session)\n'
+              '    other(*cur)\n')
+    for text in (source, source.replace("cur", "c").replace("conn", "k").replace("session", "s")):
+        with_select, every_node = _select_check("SR104", text, ast.Call)
+        assert with_select == every_node
+    assert len(_select_check("SR104", source, ast.Call)[0]) == 3
