@@ -194,3 +194,26 @@ def test_sql_runner_names_and_select():
         with_select, every_node = _select_check("SR104", text, ast.Call)
         assert with_select == every_node
     assert len(_select_check("SR104", source, ast.Call)[0]) == 3
+
+
+def test_tls_select_text_shortcuts():
+    """SR401's select answers from the text (identifiers) or the dict keys all at once: the same
+    findings as check_node on every node, in ASCII files and in files the shortcut skips."""
+    import ast
+
+    source = ('import ssl, requests\n'
+              'from eventlet.green.ssl import wrap_socket\n'
+              'ctx = ssl.create_default_context()\n'
+              'ctx.check_hostname = False\n'
+              'ctx.verify_mode = ssl.CERT_NONE\n'
+              'opts = {"cert_" "reqs": ssl.CERT_NONE}\n'
+              'opts2 = {"cert\\x5freqs": ssl.CERT_NONE}\n'
+              'conn = make(cert_reqs=ssl.CERT_NONE)\n'
+              'def wrap_socket(sock):\n'
+              '    return sock\n'
+              's = wrap_socket(sock)\n')
+    for text in (source, source + "# é\n", "x = {1: 2}\ny = f(a=1)\nz.w = 3\n"):
+        for node_type in (ast.keyword, ast.Assign, ast.Dict, ast.ImportFrom, ast.FunctionDef):
+            with_select, every_node = _select_check("SR401", text, node_type)
+            assert with_select == every_node
+    assert _select_check("SR401", source, ast.Dict)[0]  # the keys spelt with escapes and concatenation
