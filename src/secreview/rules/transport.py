@@ -179,7 +179,9 @@ class TlsVerificationDisabled(Rule):
         # a file of ASCII text (where no identifier is normalised from other characters) one
         # that the text does not hold is nowhere, and most files hold none of those looked for.
         text = ctx.source.text
-        ascii = text.isascii()
+        ascii = ctx.cache.get("SR401.ascii")
+        if ascii is None:  # asked once per file, not once per node type: it reads the whole text
+            ascii = ctx.cache["SR401.ascii"] = text.isascii()
         if node_type is ast.keyword:
             if ascii and "cert_reqs" not in text:
                 return []
