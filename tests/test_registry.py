@@ -127,3 +127,93 @@ def test_unresolved_calls_never_hide_a_finding(monkeypatch):
     skipping = findings()
     monkeypatch.setattr(engine.RuleSet, "prefixed", lambda self, text, module: True)
     assert findings() == skipping
+
+
+def _select_check(rule_id: str, source: str, node_type: type) -> tuple[list, list]:
+    """(findings with the rule's select, findings with check_node on every node of the type)."""
+    from secreview import engine
+    from secreview.rules.base import FileContext
+    from secreview.source.index import Index
+    from secreview.source.parse import parse_text
+
+    ruleset = engine.RuleSet.from_options(engine.Options())
+    rule = next(r for r in ruleset.rules if r.id == rule_id)
+    out = []
+    for shortcut in (True, False):
+        src = parse_text(source, "sample.py")
+        index = Index(src.tree, "sample", ruleset.collect)
+        ctx = FileContext(src, index)
+        nodes = index.of_type(node_type)
+        for node in rule.select(ctx, node_type, nodes) if shortcut else nodes:
+            rule.check_node(ctx, node)
+        out.append(sorted((f.location.line, f.message) for f in ctx.findings))
+    return out[0], out[1]
+
+
+def test_hardcoded_secret_select_both_paths():
+    """SR502's select looks for the key formats once per file (the hints in the joined long
+    strings) and, on a hit, selects again string by string: both paths lose nothing."""
+    import ast
+
+    named = ('db = {"password": "q7Vd-2mKx!Lr9", "user": "admin"}\n'
+             'os.environ.get("API_TOKEN", "Zx81-pq0Lm3vB7")\n'
+             'setattr(obj, "name", "not-a-secret-1")\n'
+             'api_key: str = "9fJ2kLp0QwErTy7u"\n'
+             'url = "postgres://app:S3cr3t-Pw0rd@db/app"\n')
+    key = 'aws = "AKIAZ7QW3RT5YU8IOPLK"\n'
+    split = 'a = "AK" + "IAZ7QW3RT5YU8IOPLK"\nb = "xxxxxxxxxxxxxxxxxxAK"\nc = "IAZ7QW3RT5YU8IOPLKxx"\n'
+    for source in (named, named + key, key, split):
+        with_select, every_node = _select_check("SR502", source, ast.Constant)
+        assert with_select == every_node
+    assert len(_select_check("SR502", named + key, ast.Constant)[0]) == 5
+
+
+def test_sql_runner_names_and_select():
+    """SR104: the spelt-out runner test agrees with _RUNNER_NAME, the joined-names shortcut of
+    _runners with the test per name, and select (handle arguments found all at once) with
+    check_node on every call."""
+    import ast
+
+    from secreview.rules import injection
+
+    names = ["run_query", "RunSQL", "do_execute", "exec_it", "it_exec", "db_rows", "DB_ROWS", "xdb_rows",
+             "execute", "exec", "executor", "fetch", "ſql", "ſelect", "queue", "", "Query"]
+    for name in names:
+        injection._RUNNER_NAMES.pop(name, None)
+        assert injection._runner_name(name) == bool(injection._RUNNER_NAME.search(name)), name
+    assert injection._runners(names) == {n for n in names if n and n not in injection._SQL_METHOD_SET
+                                         and injection._runner_name(n)}
+    assert injection._runners(["fetch", "get", "", "execute"]) == set()
+    source = ('def f(cur, conn, name, session):\n'
+              '    get_rows(cur, "SELECT * FROM t WHERE a = \'%s\'" % name)\n'
+              '    helper(conn, f"DELETE FROM t WHERE id = {name}")\n'
+              '    self.run_query("SELECT * FROM users WHERE name = \'" + name + "\'")\n'
+              '    other(session)\n'
+              '    other(*cur)\n')
+    for text in (source, source.replace("cur", "c").replace("conn", "k").replace("session", "s")):
+        with_select, every_node = _select_check("SR104", text, ast.Call)
+        assert with_select == every_node
+    assert len(_select_check("SR104", source, ast.Call)[0]) == 3
+
+
+def test_tls_select_text_shortcuts():
+    """SR401's select answers from the text (identifiers) or the dict keys all at once: the same
+    findings as check_node on every node, in ASCII files and in files the shortcut skips."""
+    import ast
+
+    source = ('import ssl, requests\n'
+              'from eventlet.green.ssl import wrap_socket\n'
+              'ctx = ssl.create_default_context()\n'
+              'ctx.check_hostname = False\n'
+              'ctx.verify_mode = ssl.CERT_NONE\n'
+              'opts = {"cert_" "reqs": ssl.CERT_NONE}\n'
+              'opts2 = {"cert\\x5freqs": ssl.CERT_NONE}\n'
+              'conn = make(cert_reqs=ssl.CERT_NONE)\n'
+              'def wrap_socket(sock):\n'
+              '    return sock\n'
+              's = wrap_socket(sock)\n')
+    for text in (source, source + "# é\n", "x = {1: 2}\ny = f(a=1)\nz.w = 3\n"):
+        for node_type in (ast.keyword, ast.Assign, ast.Dict, ast.ImportFrom, ast.FunctionDef):
+            with_select, every_node = _select_check("SR401", text, node_type)
+            assert with_select == every_node
+    assert _select_check("SR401", source, ast.Dict)[0]  # the keys spelt with escapes and concatenation

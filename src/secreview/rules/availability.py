@@ -6,6 +6,7 @@ checks written as ``assert`` and recursion whose depth the input controls."""
 from __future__ import annotations
 
 import ast
+from itertools import compress
 
 from secreview.model import Level
 from secreview.rules.base import FileContext, Rule, identifier_words
@@ -2150,12 +2151,12 @@ def _recursive_functions(ctx: FileContext) -> dict[ast.AST, set[int]]:
         return found
     result: dict[ast.AST, set[int]] = {}
     names = {f.name for f in ctx.index.functions}
-    for call in ctx.index.of_type(ast.Call):
-        # a self-call names its own function: skip the others before the (costlier) lookups
+    # a self-call names its own function: the others are skipped before the (costlier) lookups,
+    # all at once on the called names (FileContext.call_names, "" for no name: never a function's)
+    calls = ctx.index.of_type(ast.Call)
+    for call in compress(calls, map(names.__contains__, ctx.call_names())) if names else ():
         called = call.func
-        called = called.attr if type(called) is ast.Attribute else called.id if type(called) is ast.Name else None
-        if called not in names:
-            continue
+        called = called.attr if type(called) is ast.Attribute else called.id
         func = ctx.index.function_of(call)
         if func is None or func.name != called:
             continue

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import re
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_
 
 from secreview.model import Level
 from secreview.rules.base import FileContext, Rule
@@ -271,8 +273,32 @@ def _runner_name(name: str) -> bool:
     if found is None:
         if len(_RUNNER_NAMES) > 50_000:
             _RUNNER_NAMES.clear()
-        found = _RUNNER_NAMES[name] = bool(_RUNNER_NAME.search(name))
+        if name.isascii():  # _RUNNER_NAME spelt out: cheaper than a case-insensitive search
+            low = name.lower()
+            found = "query" in low or "sql" in low or "execute" in low or low.startswith(("exec_", "db_")) \
+                or low.endswith("_exec")
+        else:  # (?i) also matches characters whose lower case is not ASCII (the long s for s)
+            found = bool(_RUNNER_NAME.search(name))
+        _RUNNER_NAMES[name] = found
     return found
+
+
+def _runners(names: list[str]) -> set[str]:
+    """The callee names among ``names`` (FileContext.call_names) that read as query runners and
+    are not one of the SQL methods. Every runner name holds one of the needles below in lower
+    case (``exec`` for ``^exec_`` and ``_exec$``): most files hold none, and are answered with
+    one search of the names joined, not a test per name."""
+    distinct = set(names) - _SQL_METHOD_SET
+    distinct.discard("")
+    joined = "\0".join(distinct)
+    low = joined.lower()
+    if joined.isascii() and not ("query" in low or "sql" in low or "exec" in low or "db_" in low):
+        return set()
+    return {name for name in distinct if _runner_name(name)}
+
+
+_ARGS = attrgetter("args")
+_ID = attrgetter("id")
 
 
 def _handed_handle(call: ast.Call) -> bool:
@@ -339,11 +365,17 @@ class SqlStringBuilt(Rule):
         # check_node's first tests, on all the calls at once: a callee named (not one of the SQL
         # methods check_call handles) like a query runner, or handed a database handle by position
         names = ctx.call_names()
-        runners = {name for name in set(names) if name and name not in _SQL_METHOD_SET and _runner_name(name)}
-        Name = ast.Name
+        runners = _runners(names)
+        # The positional arguments of all the calls at once, without a loop in Python: the names
+        # among them, and whether one is a handle. The calls handed one are their parents.
+        args = list(chain.from_iterable(map(_ARGS, nodes)))
+        named = list(compress(args, map(is_, map(type, args), repeat(ast.Name))))
+        if _HANDLE_NAMES.isdisjoint(map(_ID, named)):
+            return list(compress(nodes, map(runners.__contains__, names))) if runners else []
+        parent = ctx.index.parents.get
+        handed = {parent(arg) for arg in named if arg.id in _HANDLE_NAMES}
         return [node for node, name in zip(nodes, names)
-                if name in runners or (node.args and name and name not in _SQL_METHOD_SET
-                                       and any([type(arg) is Name and arg.id in _HANDLE_NAMES for arg in node.args]))]
+                if name in runners or (node in handed and name and name not in _SQL_METHOD_SET)]
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         """Project-specific query helpers: the callee's name or a database-handle argument."""

@@ -400,6 +400,8 @@ _FORMATS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
      re.compile(r"(?<![A-Za-z0-9_-])(eyJ[A-Za-z0-9_-]{8,})\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")),
 )
 _HINTED = tuple((hint, label, pattern) for label, hints, pattern in _FORMATS for hint in hints)
+# a string _format_match finds a key in holds one of these
+_HINTS = ("PRIVATE KEY-----", *dict.fromkeys(hint for hint, _, _ in _HINTED))
 _PEM = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----((?:[^-]|-(?!----))*)")
 _PEM_BODY = re.compile(r"[A-Za-z0-9+/=]")
 
@@ -489,7 +491,9 @@ def _secret_name(name: str | None) -> str | None:
     if not name or len(name) > 80:
         return None
     low = name.lower()
-    if not any(stem in low for stem in _SECRET_STEMS):
+    # _SECRET_STEMS, spelt out: a generator over them costs more than the rest of a miss
+    if not ("key" in low or "pass" in low or "token" in low or "secret" in low or "pwd" in low
+            or "credential" in low):
         return None  # the parts below are lower-cased pieces of the name (or their singular)
     parts = [_singular(p) for p in _parts(name)]
     if not parts:
@@ -724,14 +728,31 @@ class HardcodedSecret(Rule):
     nodes = (ast.Constant,)
 
     def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
-        # check_node's tests, in one loop: a string is reported when it holds a known key format,
-        # a URL with a password, or (without a space) is bound to a credential name. Of the
-        # binding places (_bound_name) the most frequent, dict displays, calls and keywords, are
-        # narrowed here as _bound_name narrows them. Bytes are all kept.
+        # The known key formats (_format_match) are not looked for string by string: each needs
+        # one of _HINTS, searched for once in the file's strings of 20 characters or more joined
+        # by NUL (no hint holds a NUL, so a hit lies within one string). The few files with a hit
+        # are selected again with _format_match tried on each string.
+        longs: list[str] = []
+        kept = self._select(ctx, nodes, longs)
+        if longs:
+            joined = "\0".join(longs)
+            for hint in _HINTS:
+                if hint in joined:
+                    return self._select(ctx, nodes, None)
+        return kept
+
+    def _select(self, ctx: FileContext, nodes: list[ast.AST], longs: list[str] | None) -> list[ast.AST]:
+        """check_node's tests, in one loop: a string is reported when it holds a known key format
+        (tested here only when ``longs`` is None; otherwise the strings to test are added to
+        ``longs``), a URL with a password, or (without a space) is bound to a credential name:
+        the name _bound_name finds must be one for _secret_name. For the two most frequent
+        parents, dict displays and calls, that is decided on the key alone, before the rest of
+        _bound_name. Bytes are all kept."""
         parent_of = ctx.index.parents.get
-        Dict, Call, keyword = ast.Dict, ast.Call, ast.keyword
+        Dict, Call, Constant = ast.Dict, ast.Call, ast.Constant
         last_dict, secret_values = None, {}
         kept = []
+        add_long = longs.append if longs is not None else None
         for node in nodes:
             value = node.value
             if type(value) is not str:
@@ -741,7 +762,13 @@ class HardcodedSecret(Rule):
             size = len(value)
             if size < 4:
                 continue
-            if ("://" in value and "@" in value) or (size >= 20 and _format_match(value)):
+            if size >= 20:
+                if add_long is not None:
+                    add_long(value)
+                elif _format_match(value):
+                    kept.append(node)
+                    continue
+            if "://" in value and "@" in value:
                 kept.append(node)
                 continue
             if " " in value or size > 4096:
@@ -753,14 +780,16 @@ class HardcodedSecret(Rule):
                     last_dict, secret_values = parent, _secret_keys(parent)
                 if id(node) in secret_values:
                     kept.append(node)
-            elif kind is Call:
-                if len(parent.args) >= 2 and parent.args[1] is node:
-                    kept.append(node)
-            elif kind is keyword:
-                if parent.arg == "default" or _secret_name(parent.arg) is not None:
-                    kept.append(node)
+            elif kind is Call:  # the fallback value of a getter, bound to its first argument
+                args = parent.args
+                if len(args) >= 2 and args[1] is node:
+                    key = args[0]
+                    if isinstance(key, Constant) and isinstance(key.value, str) \
+                            and _secret_name(key.value) is not None:
+                        kept.append(node)
             elif kind in _BINDING_PARENTS:
-                kept.append(node)
+                if _secret_name(_bound_name(ctx, node, parent)[0]) is not None:
+                    kept.append(node)
         return kept
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import ipaddress
+from itertools import chain, compress, repeat
+from operator import attrgetter, is_
 
 from secreview.model import Level
 from secreview.rules.base import FileContext, Rule
@@ -172,18 +174,39 @@ class TlsVerificationDisabled(Rule):
                    confidence=confidence)
 
     def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
-        # the first test of each branch of check_node, on all the nodes of one type at once
+        # the first test of each branch of check_node, on all the nodes of one type at once.
+        # Keyword arguments, attributes, imported names and function names are identifiers: in
+        # a file of ASCII text (where no identifier is normalised from other characters) one
+        # that the text does not hold is nowhere, and most files hold none of those looked for.
+        text = ctx.source.text
+        ascii = ctx.cache.get("SR401.ascii")
+        if ascii is None:  # asked once per file, not once per node type: it reads the whole text
+            ascii = ctx.cache["SR401.ascii"] = text.isascii()
         if node_type is ast.keyword:
+            if ascii and "cert_reqs" not in text:
+                return []
             return [node for node in nodes if node.arg == "cert_reqs"]
         if node_type is ast.Assign:
+            if ascii and not any([attr in text for attr in _ASSIGNED_ATTRS]):
+                return []
             return [node for node in nodes
                     if any([isinstance(t, ast.Attribute) and t.attr in _ASSIGNED_ATTRS for t in node.targets])]
         if node_type is ast.Dict:
+            # a key is a string, which escapes or implicit concatenation may spell differently
+            # from the text: the keys of all the dicts are looked at at once instead
+            keys = list(chain.from_iterable(map(_KEYS, nodes)))
+            constants = compress(keys, map(is_, map(type, keys), repeat(ast.Constant)))
+            if "cert_reqs" not in map(_VALUE, constants):
+                return []
             return [node for node in nodes
                     if any([isinstance(k, ast.Constant) and k.value == "cert_reqs" for k in node.keys])]
         if node_type is ast.ImportFrom:
+            if ascii and "wrap_socket" not in text:
+                return []
             return [node for node in nodes if any([alias.name == "wrap_socket" for alias in node.names])]
         if node_type is ast.FunctionDef:
+            if ascii and "wrap_socket" not in text:
+                return []
             return [node for node in nodes if node.name == "wrap_socket"]
         return nodes
 
@@ -315,6 +338,8 @@ class TlsVerificationDisabled(Rule):
                                "cafile=...)` to the calls that need a private CA.")
 
 
+_KEYS = attrgetter("keys")
+_VALUE = attrgetter("value")
 # the attributes whose assignment _assignment judges (the qualified name of an attribute ends
 # with the attribute: ``ssl._create_default_https_context``)
 _ASSIGNED_ATTRS = frozenset({"verify", "verify_mode", "check_hostname", "_create_default_https_context"})
