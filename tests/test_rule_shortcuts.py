@@ -113,3 +113,54 @@ def test_request_readers_need_collected_attributes():
                                   "", "a = request", "prereq request"])
 def test_spells_request(text):
     assert access._spells_request(text) == bool(re.search(r"\breq(uest)?\b", text))
+
+
+def _is_controller_slowly(cls: ast.ClassDef) -> bool:
+    """access._is_controller without its look at the decorators' last names."""
+    for base in cls.bases:
+        name = access._dotted(base)
+        if name and access._CONTROLLER_BASE.search(name):
+            return True
+    for stmt in cls.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for dec in stmt.decorator_list:
+                name = access._dotted(dec)
+                if access._ACTION_DECORATOR.search(name) and ("wsgi" in name or "pecan" in name or "expose" in name):
+                    return True
+    return False
+
+
+def test_is_controller_shortcut():
+    code = textwrap.dedent("""
+        class A:
+            @wsgi.action("x")
+            def a(self, req): pass
+        class B:
+            @pecan.expose()()
+            def b(self): pass
+        class C:
+            @mock.patch.object(wsgi, "action")
+            def c(self): pass
+        class D:
+            @expose
+            def d(self): pass
+        class E:
+            @x[0].wsgi_when
+            def e(self): pass
+        class F:
+            @wsgi.myaction
+            def f(self): pass
+        class G(wsgi.Controller): pass
+        class H(Generic[T], views.generic.APIViewSet): pass
+        class I(make().BaseView, metaclass=M): pass
+        class J(ControllerBase, HandlerMixin): pass
+        class K(x.ViewSet): pass
+        class L(pecan.rest.RestController): pass
+    """)
+    contexts = [context(code), *fixture_contexts()]
+    controllers = 0
+    for ctx in contexts:
+        for cls in ctx.index.of_type(ast.ClassDef):
+            assert access._is_controller(ctx, cls) == _is_controller_slowly(cls)
+            controllers += access._is_controller(ctx, cls)
+    assert controllers > 3

@@ -246,6 +246,10 @@ _AUTH_MIXINS = re.compile(r"(?i)(LoginRequired|PermissionRequired|UserPassesTest
 
 _CONTROLLER_BASE = re.compile(r"(Controller|MethodView|View|APIView|ViewSet|Resource|Handler)$")
 _ACTION_DECORATOR = re.compile(r"(^|\.)(action|expose|wsexpose|route|api_view|when)$")
+# What the two patterns above accept of a name's last part (see _is_controller); the ends of
+# MethodView and APIView are View's.
+_CONTROLLER_ENDS = ("Controller", "View", "ViewSet", "Resource", "Handler")
+_ACTIONS = frozenset({"action", "expose", "wsexpose", "route", "api_view", "when"})
 _HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
 _NOT_ACTIONS = frozenset({"dispatch", "setup", "get_queryset", "get_object", "get_serializer_class",
                           "get_serializer", "get_context_data", "get_template_names", "as_view", "options",
@@ -273,6 +277,35 @@ def _call_name(call: ast.Call) -> str:
     return ""
 
 
+# name -> verdict: the names of decorators and calls repeat across the actions and controllers
+# of a project, and the patterns below are dearer than a dict lookup
+_DECORATOR_VERDICTS: dict[str, bool] = {}
+_CALL_VERDICTS: dict[str, bool] = {}
+
+
+def _names_decorator_auth(name: str) -> bool:
+    """A decorator name that applies authorisation (``@policy.enforce_x``, ``@login_required``)."""
+    found = _DECORATOR_VERDICTS.get(name)
+    if found is None:
+        found = bool(_AUTH_DECORATOR.search(name)) and not _NOT_AUTH.search(name)
+        if len(_DECORATOR_VERDICTS) > 50_000:
+            _DECORATOR_VERDICTS.clear()
+        _DECORATOR_VERDICTS[name] = found
+    return found
+
+
+def _names_call_auth(name: str) -> bool:
+    """A called name that checks authorisation (``authorize``, ``enforce``) or refuses access
+    (``Forbidden``)."""
+    found = _CALL_VERDICTS.get(name)
+    if found is None:
+        found = bool(_AUTH_CALL.search(name)) and not _NOT_AUTH.search(name) or bool(_FORBIDDEN.search(name))
+        if len(_CALL_VERDICTS) > 50_000:
+            _CALL_VERDICTS.clear()
+        _CALL_VERDICTS[name] = found
+    return found
+
+
 class _Authz:
     """Which functions of a module check authorisation, directly or through a helper in the same
     class or module."""
@@ -286,8 +319,7 @@ class _Authz:
         for dec in func.decorator_list:
             for sub in _walk(dec):
                 if isinstance(sub, (ast.Name, ast.Attribute)):
-                    name = _dotted(sub)
-                    if _AUTH_DECORATOR.search(name) and not _NOT_AUTH.search(name):
+                    if _names_decorator_auth(_dotted(sub)):
                         return True
         return False
 
@@ -307,9 +339,7 @@ class _Authz:
                 name = _call_name(node)
                 if name == "can" and isinstance(node.func, ast.Attribute):
                     return True
-                if name and _AUTH_CALL.search(name) and not _NOT_AUTH.search(name):
-                    return True
-                if name and _FORBIDDEN.search(name):
+                if name and _names_call_auth(name):
                     return True
                 if name == "abort" and node.args and isinstance(node.args[0], ast.Constant) \
                         and node.args[0].value in (401, 403):
@@ -336,17 +366,29 @@ _EQUALITY_OR_MEMBERSHIP = (ast.Eq, ast.NotEq, ast.In, ast.NotIn)  # the comparis
 
 
 def _is_controller(ctx: FileContext, cls: ast.ClassDef) -> bool:
+    # Both patterns below match the end of a dotted name only (_CONTROLLER_BASE its last part's
+    # end, _ACTION_DECORATOR its whole last part), so they are asked of that last part, without
+    # building the name: most classes (tests, with mock.patch on every method) are ruled out so.
     for base in cls.bases:
-        name = _dotted(base)
-        if name and _CONTROLLER_BASE.search(name):
+        if _last_part(base).endswith(_CONTROLLER_ENDS):
             return True
     for stmt in cls.body:
         if isinstance(stmt, _FUNCS):
             for dec in stmt.decorator_list:
-                name = _dotted(dec)
-                if _ACTION_DECORATOR.search(name) and ("wsgi" in name or "pecan" in name or "expose" in name):
-                    return True
+                if _last_part(dec) in _ACTIONS:
+                    name = _dotted(dec)
+                    if "wsgi" in name or "pecan" in name or "expose" in name:
+                        return True
     return False
+
+
+def _last_part(expr: ast.AST) -> str:
+    """The part of ``_dotted(expr)`` after its last dot: the attribute or name the expression (or
+    what it calls) ends with."""
+    while type(expr) is ast.Call:
+        expr = expr.func
+    kind = type(expr)
+    return expr.attr if kind is ast.Attribute else expr.id if kind is ast.Name else ""  # type: ignore[attr-defined]
 
 
 def _class_wide_auth(ctx: FileContext, cls: ast.ClassDef, authz: _Authz) -> bool:
