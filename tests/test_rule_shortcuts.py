@@ -164,3 +164,16 @@ def test_is_controller_shortcut():
             assert access._is_controller(ctx, cls) == _is_controller_slowly(cls)
             controllers += access._is_controller(ctx, cls)
     assert controllers > 3
+
+
+def test_request_gate_premises():
+    """_may_see_requests reads "no request here" from a text without the words req / request;
+    that holds only while these do."""
+    from secreview.source.index import CONVENTIONAL_ALIASES
+
+    assert access.REQUEST_NAMES == {"req", "request"}
+    assert all(name.endswith(".request") for name in access.REQUEST_OBJECTS)
+    assert not any(module.endswith("request") for module in CONVENTIONAL_ALIASES.values())
+    assert not access._may_see_requests(context("def f(requests, required):\n    return requests.params\n"))
+    assert access._may_see_requests(context("def f(req):\n    pass\n"))
+    assert access._may_see_requests(context("x = 'ｒｅｑ'\n"))  # not ASCII: no shortcut
