@@ -112,6 +112,58 @@ def test_select_shortcut_never_hides_a_finding(monkeypatch):
     assert findings() == with_select
 
 
+# The access-control rules narrow their nodes to the functions that may see request data, and
+# answer "does this function read the request" and "does its text name an elevation" from facts
+# found once per file; each such fast path has a slow twin that asks the function itself.
+REQUEST_RULES = ("SR902", "SR903", "SR922")
+
+
+def test_request_rules_report_in_fixtures():
+    from secreview import engine
+
+    options = engine.Options(test_policy="keep")
+    found = {rule for *_, rule, _ in fixture_findings(engine.RuleSet.from_options(options), options)}
+    assert set(REQUEST_RULES) | {"SR901"} <= found
+
+
+def test_request_fast_paths_never_hide_a_finding(monkeypatch):
+    """The same findings with every per-file shortcut of the access rules switched off: request
+    readers found function by function, function texts joined line by line, no text gate."""
+    from secreview import engine
+    from secreview.rules import access
+    from secreview.rules.base import FileContext
+
+    options = engine.Options(test_policy="keep")
+    ruleset = engine.RuleSet.from_options(options)
+
+    def findings():
+        return fixture_findings(ruleset, options)
+
+    fast = findings()
+    monkeypatch.setattr(access, "_request_readers", lambda ctx: None)
+    monkeypatch.setattr(FileContext, "word_lines", lambda self, words: None)
+    assert findings() == fast
+    monkeypatch.undo()
+    monkeypatch.setattr(access, "_spells_request", lambda text: True)  # every file may read requests
+    assert findings() == fast
+
+
+def test_request_rules_alone_find_the_same(monkeypatch):
+    """Run alone, the access rules work without the index's attribute nodes (no other rule asks
+    for them, so they are not collected) and find what they find among all the rules."""
+    import ast
+
+    from secreview import engine
+
+    ids = ("SR901", *REQUEST_RULES)
+    options = engine.Options(test_policy="keep")
+    everything = [f for f in fixture_findings(engine.RuleSet.from_options(options), options) if f[3] in ids]
+    alone = engine.Options(test_policy="keep", select=list(ids))
+    ruleset = engine.RuleSet.from_options(alone)
+    assert ast.Attribute not in ruleset.collect
+    assert fixture_findings(ruleset, alone) == everything
+
+
 def test_unresolved_calls_never_hide_a_finding(monkeypatch):
     """Calls ``x.attr(...)`` that no rule is registered for are not resolved by the dispatch
     (engine.RuleSet.attrs / prefixed); resolving every call gives the same findings."""

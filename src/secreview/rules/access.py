@@ -8,6 +8,8 @@ import ast
 import re
 from collections import deque
 from collections.abc import Iterator
+from itertools import compress
+from operator import attrgetter
 
 from secreview.model import Level
 from secreview.rules.base import FileContext, Rule, identifier_words
@@ -76,8 +78,9 @@ def handler_params(func: ast.AST) -> tuple[set[str], set[str]]:
     request (``req`` / ``request``) or is a view method of a class."""
     if not isinstance(func, _FUNCS):
         return set(), set()
-    names = [a.arg for a in (*func.args.posonlyargs, *func.args.args, *func.args.kwonlyargs)]
-    if not any(n in REQUEST_NAMES for n in names):
+    args = func.args
+    names = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+    if REQUEST_NAMES.isdisjoint(names):
         return set(), set()
     body = {n for n in names if n in BODY_PARAMS}
     ids = {n for n in names if _id_param(n)}
@@ -243,6 +246,10 @@ _AUTH_MIXINS = re.compile(r"(?i)(LoginRequired|PermissionRequired|UserPassesTest
 
 _CONTROLLER_BASE = re.compile(r"(Controller|MethodView|View|APIView|ViewSet|Resource|Handler)$")
 _ACTION_DECORATOR = re.compile(r"(^|\.)(action|expose|wsexpose|route|api_view|when)$")
+# What the two patterns above accept of a name's last part (see _is_controller); the ends of
+# MethodView and APIView are View's.
+_CONTROLLER_ENDS = ("Controller", "View", "ViewSet", "Resource", "Handler")
+_ACTIONS = frozenset({"action", "expose", "wsexpose", "route", "api_view", "when"})
 _HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
 _NOT_ACTIONS = frozenset({"dispatch", "setup", "get_queryset", "get_object", "get_serializer_class",
                           "get_serializer", "get_context_data", "get_template_names", "as_view", "options",
@@ -270,6 +277,35 @@ def _call_name(call: ast.Call) -> str:
     return ""
 
 
+# name -> verdict: the names of decorators and calls repeat across the actions and controllers
+# of a project, and the patterns below are dearer than a dict lookup
+_DECORATOR_VERDICTS: dict[str, bool] = {}
+_CALL_VERDICTS: dict[str, bool] = {}
+
+
+def _names_decorator_auth(name: str) -> bool:
+    """A decorator name that applies authorisation (``@policy.enforce_x``, ``@login_required``)."""
+    found = _DECORATOR_VERDICTS.get(name)
+    if found is None:
+        found = bool(_AUTH_DECORATOR.search(name)) and not _NOT_AUTH.search(name)
+        if len(_DECORATOR_VERDICTS) > 50_000:
+            _DECORATOR_VERDICTS.clear()
+        _DECORATOR_VERDICTS[name] = found
+    return found
+
+
+def _names_call_auth(name: str) -> bool:
+    """A called name that checks authorisation (``authorize``, ``enforce``) or refuses access
+    (``Forbidden``)."""
+    found = _CALL_VERDICTS.get(name)
+    if found is None:
+        found = bool(_AUTH_CALL.search(name)) and not _NOT_AUTH.search(name) or bool(_FORBIDDEN.search(name))
+        if len(_CALL_VERDICTS) > 50_000:
+            _CALL_VERDICTS.clear()
+        _CALL_VERDICTS[name] = found
+    return found
+
+
 class _Authz:
     """Which functions of a module check authorisation, directly or through a helper in the same
     class or module."""
@@ -283,8 +319,7 @@ class _Authz:
         for dec in func.decorator_list:
             for sub in _walk(dec):
                 if isinstance(sub, (ast.Name, ast.Attribute)):
-                    name = _dotted(sub)
-                    if _AUTH_DECORATOR.search(name) and not _NOT_AUTH.search(name):
+                    if _names_decorator_auth(_dotted(sub)):
                         return True
         return False
 
@@ -304,9 +339,7 @@ class _Authz:
                 name = _call_name(node)
                 if name == "can" and isinstance(node.func, ast.Attribute):
                     return True
-                if name and _AUTH_CALL.search(name) and not _NOT_AUTH.search(name):
-                    return True
-                if name and _FORBIDDEN.search(name):
+                if name and _names_call_auth(name):
                     return True
                 if name == "abort" and node.args and isinstance(node.args[0], ast.Constant) \
                         and node.args[0].value in (401, 403):
@@ -333,17 +366,29 @@ _EQUALITY_OR_MEMBERSHIP = (ast.Eq, ast.NotEq, ast.In, ast.NotIn)  # the comparis
 
 
 def _is_controller(ctx: FileContext, cls: ast.ClassDef) -> bool:
+    # Both patterns below match the end of a dotted name only (_CONTROLLER_BASE its last part's
+    # end, _ACTION_DECORATOR its whole last part), so they are asked of that last part, without
+    # building the name: most classes (tests, with mock.patch on every method) are ruled out so.
     for base in cls.bases:
-        name = _dotted(base)
-        if name and _CONTROLLER_BASE.search(name):
+        if _last_part(base).endswith(_CONTROLLER_ENDS):
             return True
     for stmt in cls.body:
         if isinstance(stmt, _FUNCS):
             for dec in stmt.decorator_list:
-                name = _dotted(dec)
-                if _ACTION_DECORATOR.search(name) and ("wsgi" in name or "pecan" in name or "expose" in name):
-                    return True
+                if _last_part(dec) in _ACTIONS:
+                    name = _dotted(dec)
+                    if "wsgi" in name or "pecan" in name or "expose" in name:
+                        return True
     return False
+
+
+def _last_part(expr: ast.AST) -> str:
+    """The part of ``_dotted(expr)`` after its last dot: the attribute or name the expression (or
+    what it calls) ends with."""
+    while type(expr) is ast.Call:
+        expr = expr.func
+    kind = type(expr)
+    return expr.attr if kind is ast.Attribute else expr.id if kind is ast.Name else ""  # type: ignore[attr-defined]
 
 
 def _class_wide_auth(ctx: FileContext, cls: ast.ClassDef, authz: _Authz) -> bool:
@@ -634,26 +679,23 @@ class ElevatedContextMisuse(Rule):
     # check_node gives up on a file whose text mentions neither (its first test below)
     needs = ("elevated", "admin_context")
 
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # check_node's first tests (an elevation named in the file and in the function, request
+        # data read in it), in one pass, each answered from facts found once per file
+        words = _elevation_words(ctx)
+        if words is None or not _may_see_requests(ctx):
+            return []
+        return [node for node in nodes if ctx.mentions(node, words) and _takes_request_data(ctx, node)]
+
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
-        mentions = ctx.cache.get("SR902.text")
-        if mentions is None:
-            text = ctx.source.text
-            mentions = ctx.cache["SR902.text"] = "elevated" in text or "admin_context" in text
-        if not mentions:
+        words = _elevation_words(ctx)
+        if words is None:
             return  # no elevation anywhere in the file
-        words = ctx.cache.get("SR902.words")
-        if words is None:  # the elevation functions and the local names they are imported as
-            index = ctx.index
-            words = ctx.cache["SR902.words"] = ("elevated", "admin_context", *sorted(
-                b.name for scope in (index.module_scope, *index.inner_scopes.values())
-                for bs in scope.bindings.values() for b in bs
-                if b.kind == "import" and b.qualname and _ELEVATORS.search(b.qualname)))
-        body = "\n".join(ctx.source.lines[node.lineno - 1:node.end_lineno or node.lineno])
-        if not any(word in body for word in words):
+        if not ctx.mentions(node, words):
             return  # nor in this function
         body_params, id_params = handler_params(node)
         if not body_params and not id_params:
-            if not _mentions_request_data(ctx, node):
+            if not _reads_request_data(ctx, node):
                 return
         calls = [n for n in _walk(node) if isinstance(n, ast.Call)]
         if not any(_is_elevation(ctx, c) for c in calls):
@@ -692,6 +734,136 @@ class ElevatedContextMisuse(Rule):
                        "and nothing in this handler checks that the caller may access that object. The admin "
                        "context skips the project scoping, so a caller who names another tenant's id gets "
                        "(or acts on) that tenant's object.")
+
+
+def _elevation_words(ctx: FileContext) -> tuple[str, ...] | None:
+    """What SR902 looks for in a function's text: "elevated", "admin_context" and the local names
+    the elevation functions are imported as; None when the file's text names neither of the two
+    (no elevation anywhere, whatever it imports)."""
+    words = ctx.cache.get("SR902.words", ())
+    if words == ():
+        text = ctx.source.text
+        if "elevated" in text or "admin_context" in text:
+            index = ctx.index
+            words = ("elevated", "admin_context", *sorted(
+                b.name for scope in (index.module_scope, *index.inner_scopes.values())
+                for bs in scope.bindings.values() for b in bs
+                if b.kind == "import" and b.qualname and ("elevated" in b.qualname or "admin_context" in b.qualname)
+                and _ELEVATORS.search(b.qualname)))  # (each name _ELEVATORS matches holds one of the two)
+        else:
+            words = None
+        ctx.cache["SR902.words"] = words
+    return words  # type: ignore[return-value]
+
+
+def _takes_request_data(ctx: FileContext, func: ast.AST, body_only: bool = False) -> bool:
+    """Whether ``request_root`` can find request data in ``func`` (with the parameters
+    ``handler_params`` gives, or only its body-like ones with ``body_only``): only when it has
+    such parameters or reads a request attribute (``_reads_request_data``), since a tainted name
+    is one assigned from what ``request_root`` found. The rules' ``select`` ask it first."""
+    body_params, id_params = handler_params(func)
+    return bool(body_params or (id_params and not body_only)) or _reads_request_data(ctx, func)
+
+
+def _reads_request_data(ctx: FileContext, func: ast.AST) -> bool:
+    """``_mentions_request_data``, answered from the functions found once per file."""
+    readers = _request_readers(ctx)
+    return func in readers if readers is not None else _mentions_request_data(ctx, func)
+
+
+_ATTR = attrgetter("attr")
+
+
+def _may_see_requests(ctx: FileContext) -> bool:
+    """False when the file's text shows that no function of it takes or reads a request.
+
+    ``handler_params`` finds parameters only in a function with one named ``req`` or
+    ``request``, and ``is_request_object`` holds only for a name or attribute ``req`` /
+    ``request``, or one that resolves to a framework's ``<module>.request``, which is spelt in
+    the file as an identifier ``request`` (imported, assigned, or a def), since every part of a
+    resolved name is an identifier of the file, its module name or a builtin. In an ASCII text
+    an identifier is written as it is (``ast`` normalises others with NFKC), so a text without
+    the word ``req`` or ``request`` has no such parameter and reads no request."""
+    found = ctx.cache.get("access.may-see-requests")
+    if found is None:
+        text = ctx.source.text
+        found = ctx.cache["access.may-see-requests"] = not text.isascii() or _spells_request(text)
+    return found  # type: ignore[return-value]
+
+
+def _spells_request(text: str) -> bool:
+    """Whether an ASCII ``text`` holds the identifier ``req`` or ``request`` (a word of its own:
+    not ``required``, ``requests`` or ``pre_req``); ``str.find`` is much faster here than a
+    regular expression starting with ``\\b``."""
+    at = text.find("req")
+    while at >= 0:
+        if at == 0 or not _word_char(text[at - 1]):
+            # "request..." is the word "request" or no word at all ("u" goes on from "req")
+            end = at + 7 if text.startswith("uest", at + 3) else at + 3
+            if end >= len(text) or not _word_char(text[end]):
+                return True
+        at = text.find("req", at + 1)
+    return False
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _request_readers(ctx: FileContext) -> set[ast.AST] | None:
+    """The functions of the file for which ``_mentions_request_data`` is true, found once: the
+    functions above each request attribute (``req.params``) of the index's attribute nodes.
+
+    The index records every node of a type it collects, and its parent, except inside the type
+    parameters of a def or class (``def f[T: x.y]()``), which it does not visit. None (ask
+    ``_mentions_request_data`` for each function) when the index did not collect attributes
+    (a run with only some rules) or when a def or class has type parameters."""
+    key = "access.request-readers"
+    found: set[ast.AST] | None = ctx.cache.get(key, ())  # type: ignore[assignment]
+    if found != ():
+        return found
+    found = None
+    index = ctx.index
+    attributes = index.nodes.get(ast.Attribute)
+    if not _may_see_requests(ctx):
+        found = set()
+    elif attributes and not any(getattr(owner, "type_params", None) for owner in index.inner_scopes):
+        found = set()
+        parent = index.parents.get
+        # the attributes named in REQUEST_DATA_ATTRS, picked without a Python step per attribute
+        for node in compress(attributes, map(REQUEST_DATA_ATTRS.__contains__, map(_ATTR, attributes))):
+            if is_request_object(ctx, node.value):
+                above = parent(node)
+                while above is not None:
+                    if isinstance(above, _FUNCS):
+                        if above in found:
+                            break  # and so are the functions above it
+                        found.add(above)
+                    above = parent(above)
+    ctx.cache[key] = found
+    return found
+
+
+def _in_request_functions(ctx: FileContext, nodes: list[ast.AST], body_only: bool = False) -> list[ast.AST]:
+    """The nodes among ``nodes`` whose function (``index.function_of``) may see request data
+    (``_takes_request_data``, asked once a function): a rule that reports only what
+    ``request_root`` finds in the function of a node, with that function's parameters, can drop
+    the others."""
+    if not nodes or not _may_see_requests(ctx):
+        return []
+    function_of = ctx.index.function_of
+    verdicts: dict[ast.AST, bool] = {}
+    kept = []
+    for node in nodes:
+        func = function_of(node)
+        if func is None:
+            continue
+        verdict = verdicts.get(func)
+        if verdict is None:
+            verdict = verdicts[func] = _takes_request_data(ctx, func, body_only)
+        if verdict:
+            kept.append(node)
+    return kept
 
 
 def _mentions_request_data(ctx: FileContext, func: ast.AST) -> bool:
@@ -818,8 +990,10 @@ class UserSuppliedRoleCheck(Rule):
     nodes = (ast.Compare,)
 
     def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
-        # check_node's first test, on all the comparisons at once
-        return [node for node in nodes if len(node.ops) == 1 and isinstance(node.ops[0], _EQUALITY_OR_MEMBERSHIP)]
+        # check_node's first test, on all the comparisons at once; then its request_root needs
+        # request data in the comparison's function (_takes_request_data, asked once a function)
+        compares = [node for node in nodes if len(node.ops) == 1 and isinstance(node.ops[0], _EQUALITY_OR_MEMBERSHIP)]
+        return _in_request_functions(ctx, compares, body_only=True)
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Compare)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable
 from typing import ClassVar
 
@@ -20,6 +21,11 @@ from secreview.source.parse import SourceFile
 DOC_SECTIONS = ("What it finds", "Why it is dangerous", "Example", "Safe alternative", "References")
 
 NOT_CONSTANT = object()
+
+# Line breaks of str.splitlines besides "\n" (see FileContext.word_lines), those an ASCII text
+# may hold first; a search for each character is much faster than one for a character class.
+_OTHER_BREAKS = ("\r", "\x0c", "\x0b", "\x1c", "\x1d", "\x1e")
+_OTHER_BREAKS_UNICODE = ("\x85", "\u2028", "\u2029")
 
 
 class Rule:
@@ -108,6 +114,7 @@ class FileContext:
         self.cache: dict[str, object] = {}  # per-file memo for rules: key by rule id
         self._via: Candidate | None = None  # set while a rule checks a call as one of its candidates
         self.called_names: list[str] | None = None  # see call_names (the engine fills it in)
+        self._word_lines: dict[tuple[str, ...], list[int] | None] = {}  # see word_lines
 
     # ------------------------------------------------------------------ reporting
 
@@ -177,6 +184,50 @@ class FileContext:
         """Short, single-line source text of ``node`` for messages."""
         text = " ".join(self.source.segment(node).split())
         return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+    # ------------------------------------------------------------------ reading the text
+
+    def mentions(self, node: ast.AST, words: tuple[str, ...]) -> bool:
+        """Whether one of ``words`` occurs in the source lines ``node`` spans: the same answer as
+        ``any(word in "\\n".join(source.lines[node.lineno - 1:node.end_lineno]) ...)``, without
+        joining the lines for each node (see :meth:`word_lines`)."""
+        first = node.lineno
+        last = node.end_lineno or first
+        found = self.word_lines(words)
+        if found is None:  # line breaks other than "\n": join the lines, as said above
+            body = "\n".join(self.source.lines[first - 1:last])
+            return any(word in body for word in words)
+        at = bisect_left(found, first)
+        return at < len(found) and found[at] <= last
+
+    def word_lines(self, words: tuple[str, ...]) -> list[int] | None:
+        """The numbers (from 1, as ``source.lines`` counts) of the lines holding one of ``words``,
+        in order; found once per file from the words' occurrences in the text. None when the text
+        has a line break other than "\\n" (``source.lines`` comes from ``str.splitlines``, which
+        also breaks at "\\r", form feeds and others, so counting "\\n" would number its lines
+        differently) or a word is empty or holds "\\n" (it could then span lines)."""
+        cache = self._word_lines
+        if words in cache:
+            return cache[words]
+        text = self.source.text
+        found: list[int] | None = None
+        if all(word and "\n" not in word for word in words) and not any(brk in text for brk in _OTHER_BREAKS) \
+                and (text.isascii() or not any(brk in text for brk in _OTHER_BREAKS_UNICODE)):
+            starts = set()
+            for word in words:
+                at = text.find(word)
+                while at >= 0:
+                    starts.add(at)
+                    at = text.find(word, at + 1)
+            found = []
+            line, counted = 1, 0
+            for at in sorted(starts):  # the "\n" before each occurrence, counted once in all
+                line += text.count("\n", counted, at)
+                counted = at
+                if not found or found[-1] != line:
+                    found.append(line)
+        cache[words] = found
+        return found
 
     # ------------------------------------------------------------------ reading calls
 

@@ -7,7 +7,14 @@ import ast
 import re
 
 from secreview.model import Level
-from secreview.rules.access import _call_name, _is_sanitiser_call, handler_params, request_root, tainted_names
+from secreview.rules.access import (
+    _call_name,
+    _in_request_functions,
+    _is_sanitiser_call,
+    handler_params,
+    request_root,
+    tainted_names,
+)
 from secreview.rules.base import FileContext, Rule, attribute_chain, identifier_words
 from secreview.rules.registry import register
 
@@ -404,6 +411,13 @@ class RootCommandFromRequest(Rule):
     # or entrypoint, or a rootwrap / sudo / privsep-helper command
     needs = ("run_as_root", "root_helper", "privsep", "entrypoint", "rootwrap", "sudo")
     needs_any_case = True
+
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # check_node reports only an argument in which request_root finds request data, with the
+        # parameters and tainted names of the call's function: the calls of functions that take
+        # no request data are dropped, a verdict per function (most files have none, and
+        # _root_sink, which check_node asks first, resolves every call's name)
+        return _in_request_functions(ctx, nodes)
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Call)

@@ -1,0 +1,179 @@
+"""Per-file shortcuts of the access and OpenStack rules give the answers of the slow way they
+replace (tests/test_registry.py checks the findings; these check the helpers themselves)."""
+
+import ast
+import re
+import textwrap
+
+import pytest
+
+from fixture_harness import fixture_files
+from secreview import engine
+from secreview.rules import access
+from secreview.rules.base import FileContext
+from secreview.source.index import Index
+from secreview.source.parse import parse_text
+
+
+def context(text: str, collect: frozenset | None = None) -> FileContext:
+    source = parse_text(text, "mod.py")
+    assert not isinstance(source, engine.Skipped), source
+    return FileContext(source, Index(source.tree, "mod", collect))
+
+
+def fixture_contexts():
+    for path in fixture_files():
+        with open(path, encoding="utf-8") as handle:
+            source = parse_text(handle.read(), path)
+        if not isinstance(source, engine.Skipped):
+            yield FileContext(source, Index(source.tree, "mod"))
+
+
+def joined_mentions(ctx: FileContext, node: ast.AST, words: tuple[str, ...]) -> bool:
+    """What FileContext.mentions replaces."""
+    body = "\n".join(ctx.source.lines[node.lineno - 1:node.end_lineno or node.lineno])
+    return any(word in body for word in words)
+
+
+CODE = [
+    "import nova.context as nc",
+    "def a(ctx):",
+    "    return ctx.elevated()",
+    "def b():",
+    "    x = 'admin_context'  # also in a string",
+    "    return x",
+    "",
+    "def c():  # a comment{extra}elevated",
+    "    pass",
+    "class D:",
+    "    def e(self):",
+    "        s = \"\"\"elevated",
+    "admin_context{extra}\"\"\"",
+    "    def f(self): return nc",
+]
+
+
+@pytest.mark.parametrize("brk,extra", [("\n", ""), ("\r\n", ""), ("\r", ""), ("\n", "\f"), ("\n", "\x0b"),
+                                       ("\n", "\x1c"), ("\n", "\x85"), ("\n", "\u2028"), ("\r\n", "\f")],
+                         ids=repr)
+def test_mentions_is_the_joined_text_test(brk, extra):
+    """Line breaks Python reads as such, and others in comments and strings that only
+    str.splitlines (which makes source.lines) breaks at: there its line numbers part from ast's."""
+    ctx = context(brk.join(CODE).format(extra=extra) + brk)
+    nodes = [*ctx.index.of_type(ast.FunctionDef), *ctx.index.of_type(ast.ClassDef)]
+    assert len(nodes) == 6
+    for words in (("elevated", "admin_context"), ("nc",), ("admin_context", "context"), ("pass",), ("s = ",)):
+        for node in nodes:
+            assert ctx.mentions(node, words) == joined_mentions(ctx, node, words), (words, node.lineno)
+    assert (ctx.word_lines(("elevated",)) is None) == (brk != "\n" or bool(extra))  # fast path when it can
+
+
+def test_mentions_on_fixtures():
+    words = ("elevated", "admin_context", "get_admin_context", "wsgi", "req")
+    for ctx in fixture_contexts():
+        for node in ctx.index.functions:
+            assert ctx.mentions(node, words) == joined_mentions(ctx, node, words)
+
+
+def test_request_readers_are_the_functions_that_mention_request_data():
+    seen = 0
+    for ctx in fixture_contexts():
+        readers = access._request_readers(ctx)
+        assert readers is not None
+        for func in ctx.index.functions:
+            assert (func in readers) == access._mentions_request_data(ctx, func), (ctx.path, func.name)
+            seen += func in readers
+    assert seen > 10
+
+
+@pytest.mark.parametrize("code", [
+    "def f(self):\n    x = self.request.GET\n    def g():\n        return req.params['a']\n    return g\n",
+    "from flask import request as r\ndef f():\n    return r.args\nclass C:\n    def m(self): return 1\n",
+    "def f[T: req.params](x):\n    return x\ndef g():\n    pass\n",  # a type parameter: slow way
+    "def f():\n    return ｒｅｑ.params\n",  # an identifier spelt in other characters (NFKC)
+    "def f():\n    return 'required'.params\n",
+])
+def test_request_readers_on_edge_cases(code):
+    ctx = context(code)
+    readers = access._request_readers(ctx)
+    if "[T:" in code:
+        assert readers is None
+        return
+    for func in ctx.index.functions:
+        assert (func in readers) == access._mentions_request_data(ctx, func)
+
+
+def test_request_readers_need_collected_attributes():
+    ctx = context("def f(req):\n    return req.params\n", collect=frozenset({ast.Call}))
+    assert access._request_readers(ctx) is None
+
+
+@pytest.mark.parametrize("text", ["req", "request", "requests", "required", "pre_req", "x.req.y", "request_id",
+                                  "(request)", "areq", "req_", "reques", "requestx", "reqreq", "req\n", "requ",
+                                  "", "a = request", "prereq request"])
+def test_spells_request(text):
+    assert access._spells_request(text) == bool(re.search(r"\breq(uest)?\b", text))
+
+
+def _is_controller_slowly(cls: ast.ClassDef) -> bool:
+    """access._is_controller without its look at the decorators' last names."""
+    for base in cls.bases:
+        name = access._dotted(base)
+        if name and access._CONTROLLER_BASE.search(name):
+            return True
+    for stmt in cls.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for dec in stmt.decorator_list:
+                name = access._dotted(dec)
+                if access._ACTION_DECORATOR.search(name) and ("wsgi" in name or "pecan" in name or "expose" in name):
+                    return True
+    return False
+
+
+def test_is_controller_shortcut():
+    code = textwrap.dedent("""
+        class A:
+            @wsgi.action("x")
+            def a(self, req): pass
+        class B:
+            @pecan.expose()()
+            def b(self): pass
+        class C:
+            @mock.patch.object(wsgi, "action")
+            def c(self): pass
+        class D:
+            @expose
+            def d(self): pass
+        class E:
+            @x[0].wsgi_when
+            def e(self): pass
+        class F:
+            @wsgi.myaction
+            def f(self): pass
+        class G(wsgi.Controller): pass
+        class H(Generic[T], views.generic.APIViewSet): pass
+        class I(make().BaseView, metaclass=M): pass
+        class J(ControllerBase, HandlerMixin): pass
+        class K(x.ViewSet): pass
+        class L(pecan.rest.RestController): pass
+    """)
+    contexts = [context(code), *fixture_contexts()]
+    controllers = 0
+    for ctx in contexts:
+        for cls in ctx.index.of_type(ast.ClassDef):
+            assert access._is_controller(ctx, cls) == _is_controller_slowly(cls)
+            controllers += access._is_controller(ctx, cls)
+    assert controllers > 3
+
+
+def test_request_gate_premises():
+    """_may_see_requests reads "no request here" from a text without the words req / request;
+    that holds only while these do."""
+    from secreview.source.index import CONVENTIONAL_ALIASES
+
+    assert access.REQUEST_NAMES == {"req", "request"}
+    assert all(name.endswith(".request") for name in access.REQUEST_OBJECTS)
+    assert not any(module.endswith("request") for module in CONVENTIONAL_ALIASES.values())
+    assert not access._may_see_requests(context("def f(requests, required):\n    return requests.params\n"))
+    assert access._may_see_requests(context("def f(req):\n    pass\n"))
+    assert access._may_see_requests(context("x = 'ｒｅｑ'\n"))  # not ASCII: no shortcut
