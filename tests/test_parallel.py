@@ -11,6 +11,9 @@ import pytest
 from secreview import engine, parallel
 from secreview.cli import main
 from secreview.perf import Progress, RunStats, progress_wanted
+from secreview.rules.base import FileContext
+from secreview.source.index import Index
+from secreview.source.parse import parse_text
 
 SNIPPETS = [
     "import os\n\ndef f(x):\n    os.system('ls ' + x)\n",
@@ -250,3 +253,17 @@ def test_run_stats_render_without_workers_or_rules():
                     "phase                               seconds\n"
                     "  discover                            0.250\n"
                     "  total                               0.250\n")
+
+
+def test_profile_rule_times_include_the_select_prefilter():
+    # a rule's select() can cost more than its checks (SR502 looks at every constant): --profile
+    # counts it under the rule, one call per file and node type
+    ruleset = engine.RuleSet.from_options(engine.Options(select=["SR502"]))
+    times: dict[str, list[float]] = {}
+    parallel.instrument(ruleset, times)
+    source = parse_text("limit = 1\nname = 'x'\n", "m.py")
+    ctx = FileContext(source, Index(source.tree, "m", ruleset.collect), "production")
+    ruleset.check(ctx, [])
+    seconds, calls = times["SR502 hardcoded-secret"]
+    assert calls == 1 and seconds > 0  # the select, which kept neither constant for check_node
+    assert ctx.findings == []

@@ -139,11 +139,12 @@ class _AlarmHandler:
 
 
 def instrument(ruleset: engine.RuleSet, times: dict[str, list[float]]) -> None:
-    """Wind a clock around every rule's checks (for --profile): ``times[rule] = [seconds, calls]``."""
+    """Wind a clock around every rule's checks and its ``select()`` prefilter (for --profile):
+    ``times[rule] = [seconds, calls]``; a select is one call per file and node type."""
     clock = time.perf_counter
     for rule in ruleset.rules:
         label = f"{rule.id} {rule.name}"
-        for method in ("check_call", "check_node"):
+        for method in ("check_call", "check_node", "select"):
             original = getattr(rule, method)
 
             def timed(*args, _original=original, _label=label, **kwargs):
