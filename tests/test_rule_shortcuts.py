@@ -177,3 +177,30 @@ def test_request_gate_premises():
     assert not access._may_see_requests(context("def f(requests, required):\n    return requests.params\n"))
     assert access._may_see_requests(context("def f(req):\n    pass\n"))
     assert access._may_see_requests(context("x = 'ｒｅｑ'\n"))  # not ASCII: no shortcut
+
+
+def slow_in_request_functions(ctx: FileContext, nodes: list, body_only: bool = False) -> list:
+    """What _in_request_functions answers: the nodes whose function may see request data."""
+    kept = []
+    for node in nodes:
+        func = ctx.index.function_of(node)
+        if func is not None and access._takes_request_data(ctx, func, body_only):
+            kept.append(node)
+    return kept
+
+
+@pytest.mark.parametrize("text, kept", [
+    # spells "request" but no function takes or reads one: every call is ruled out at once
+    ("request = None\ndef f(a):\n    g(a)\ndef h():\n    return request\n", 0),
+    # one function of two takes a request: only its call is kept
+    ("def f(req):\n    g(req.params)\ndef h(a):\n    g(a)\n", 1),
+    # a function that reads a request attribute without taking one
+    ("from flask import request\ndef f():\n    g(request.args)\ng(1)\n", 1),
+])
+def test_in_request_functions_matches_the_call_by_call_answer(text, kept):
+    ctx = context(text)
+    calls = ctx.index.of_type(ast.Call)
+    for body_only in (False, True):
+        fast = access._in_request_functions(ctx, calls, body_only)
+        assert fast == slow_in_request_functions(ctx, calls, body_only)
+    assert len(access._in_request_functions(ctx, calls)) == kept

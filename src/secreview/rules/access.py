@@ -851,8 +851,16 @@ def _in_request_functions(ctx: FileContext, nodes: list[ast.AST], body_only: boo
     the others."""
     if not nodes or not _may_see_requests(ctx):
         return []
-    function_of = ctx.index.function_of
     verdicts: dict[ast.AST, bool] = {}
+    if _request_readers(ctx) is not None:
+        # Most files that spell ``req`` have no function that may see request data. Asked once
+        # per function of the file (``index.functions`` holds every def that ``function_of`` can
+        # return), that rules out all the nodes without looking up each node's function.
+        for func in ctx.index.functions:
+            verdicts[func] = _takes_request_data(ctx, func, body_only)
+        if not any(verdicts.values()):
+            return []
+    function_of = ctx.index.function_of
     kept = []
     for node in nodes:
         func = function_of(node)
