@@ -17,8 +17,11 @@ installs Bandit into its own virtual environment there. Then, for each project, 
 
 Each is a separate process run from a cold start; the script prints wall time, peak memory (the
 largest sum of resident memory over the process and its children, sampled every 10 ms) and the
-ratios the targets are stated in; it also checks that -j 1, -j N and both warm runs give the same
-report, byte for byte (the one-edit run is compared once the edit is undone).
+ratios the targets are stated in; it also checks that every -j 1, -j N and both warm runs give the
+same report, byte for byte (the one-edit run is compared once the edit is undone). The parse floor
+and the two cold runs are made --repeat times (default 3), interleaved, and each is reported by its
+median (all the times are printed): on a machine whose speed drifts by 10-20 % within minutes, one
+floor measured in a slow or fast moment moved the ratios by as much. Bandit runs once.
 """
 
 from __future__ import annotations
@@ -206,19 +209,37 @@ def pick_file(tree: str) -> str:
     return min(candidates)[1]
 
 
-def bench(project: str, jobs: int, with_bandit: bool) -> dict:
+def _median_run(runs: list[dict]) -> dict:
+    """The run of median wall time (the lower middle one of an even count), with the highest peak
+    memory of them all."""
+    chosen = dict(sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2])
+    chosen["peak_mb"] = max(r["peak_mb"] for r in runs)
+    return chosen
+
+
+def bench(project: str, jobs: int, with_bandit: bool, repeat: int = 3) -> dict:
     tree = fetch(project)
     rows: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="secreview-bench-") as scratch:
         snapshot(scratch)
-        log(f"[{project}] parse floor ...")
-        floor = measure([sys.executable, "-c", FLOOR, "."], cwd=tree)
-        rows["parse floor"] = floor
-        floor["files"] = int(floor["stdout"].split()[0])
-        log(f"[{project}] secreview cold -j 1 ...")
-        rows["cold -j 1"] = secreview(tree, scratch, "cold1", 1, os.path.join(scratch, "cache1"))
-        log(f"[{project}] secreview cold -j {jobs} ...")
-        rows[f"cold -j {jobs}"] = secreview(tree, scratch, "coldN", jobs, os.path.join(scratch, "cacheN"))
+        # The three runs the ratios of cold runs rest on are repeated, interleaved (floor, -j 1,
+        # -j N, floor, ...), and each is reported by its median: the machine's speed drifts by
+        # 10-20 % within minutes, and one floor measured in a slow moment moved a ratio by as much.
+        samples: dict[str, list[dict]] = {"parse floor": [], "cold -j 1": [], f"cold -j {jobs}": []}
+        for k in range(repeat):
+            log(f"[{project}] parse floor ({k + 1}/{repeat}) ...")
+            floor = measure([sys.executable, "-c", FLOOR, "."], cwd=tree)
+            floor["files"] = int(floor["stdout"].split()[0])
+            samples["parse floor"].append(floor)
+            log(f"[{project}] secreview cold -j 1 ({k + 1}/{repeat}) ...")
+            samples["cold -j 1"].append(secreview(tree, scratch, f"cold1-{k}", 1, os.path.join(scratch, f"cache1-{k}")))
+            log(f"[{project}] secreview cold -j {jobs} ({k + 1}/{repeat}) ...")
+            # the warm runs below use the cache of the last of these
+            samples[f"cold -j {jobs}"].append(secreview(tree, scratch, f"coldN-{k}", jobs, os.path.join(scratch, "cacheN")
+                                                        if k == repeat - 1 else os.path.join(scratch, f"cacheN-{k}")))
+        for name, runs in samples.items():
+            rows[name] = _median_run(runs)
+        floor = rows["parse floor"]
         log(f"[{project}] secreview warm, nothing changed ...")
         rows["warm"] = secreview(tree, scratch, "warm", jobs, os.path.join(scratch, "cacheN"))
         edited = pick_file(tree)
@@ -237,7 +258,8 @@ def bench(project: str, jobs: int, with_bandit: bool) -> dict:
             log(f"[{project}] bandit ...")
             rows["bandit"] = measure([bandit(), "-r", "-q", "-f", "json", "-o", os.path.join(scratch, "bandit.json"),
                                       "."], cwd=tree)
-    reports = {rows[k]["report"] for k in ("cold -j 1", f"cold -j {jobs}", "warm", "warm, edit undone")}
+    reports = {r["report"] for k in ("cold -j 1", f"cold -j {jobs}") for r in samples[k]} \
+        | {rows[k]["report"] for k in ("warm", "warm, edit undone")}
     result = {
         "project": PROJECTS[project][0],
         "files": rows["cold -j 1"]["files"],
@@ -245,6 +267,7 @@ def bench(project: str, jobs: int, with_bandit: bool) -> dict:
         "edited": os.path.relpath(edited, tree),
         "identical_reports": len(reports) == 1,
         "runs": {name: {"seconds": round(r["seconds"], 3), "peak_mb": round(r["peak_mb"], 1)} for name, r in rows.items()},
+        "repeated": {name: [round(r["seconds"], 3) for r in runs] for name, runs in samples.items()},
     }
     cold1, coldn = rows["cold -j 1"]["seconds"], rows[f"cold -j {jobs}"]["seconds"]
     ratios = {
@@ -274,6 +297,9 @@ def render(results: list[dict], jobs: int) -> str:
         lines.append(f"  {'run':<24} {'wall s':>9} {'peak MB':>9}")
         for name, run in result["runs"].items():
             lines.append(f"  {name:<24} {run['seconds']:9.2f} {run['peak_mb']:9.1f}")
+        for name, seconds in result.get("repeated", {}).items():
+            if len(seconds) > 1:
+                lines.append(f"  ({name}: median of {', '.join(f'{x:.2f}' for x in seconds)})")
         lines.append(f"  (edited file: {result['edited']})")
         lines.append(f"  {'ratio / target':<24} {'value':>9}   target")
         for name, value in result["ratios"].items():
@@ -289,6 +315,9 @@ def main() -> int:
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="N for the all-cores runs")
     parser.add_argument("--no-bandit", action="store_true", help="leave Bandit out")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--repeat", type=int, default=3, metavar="N",
+                        help="runs of the parse floor and of each cold run, interleaved; each is reported by "
+                             "its median (default 3)")
     args = parser.parse_args()
     projects = [p.strip() for p in args.projects.split(",") if p.strip()]
     unknown = [p for p in projects if p not in PROJECTS]
@@ -297,7 +326,9 @@ def main() -> int:
     if shutil.which("pip") is None and subprocess.run([sys.executable, "-m", "pip", "--version"],
                                                       capture_output=True).returncode != 0:
         parser.error("pip is needed to download the source distributions")
-    results = [bench(p, args.jobs, not args.no_bandit) for p in projects]
+    if args.repeat < 1:
+        parser.error("--repeat must be 1 or more")
+    results = [bench(p, args.jobs, not args.no_bandit, args.repeat) for p in projects]
     text = render(results, args.jobs)
     sys.stdout.write(text)
     if args.json:
