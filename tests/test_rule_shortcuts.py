@@ -115,11 +115,15 @@ def test_spells_request(text):
     assert access._spells_request(text) == bool(re.search(r"\breq(uest)?\b", text))
 
 
+# how a controller base's whole dotted name was tested before _is_controller read its last part
+CONTROLLER_BASE = re.compile(r"(Controller|MethodView|View|APIView|ViewSet|Resource|Handler)$")
+
+
 def _is_controller_slowly(cls: ast.ClassDef) -> bool:
     """access._is_controller without its look at the decorators' last names."""
     for base in cls.bases:
         name = access._dotted(base)
-        if name and access._CONTROLLER_BASE.search(name):
+        if name and CONTROLLER_BASE.search(name):
             return True
     for stmt in cls.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -244,12 +244,11 @@ _ADMIN_ATTRS = frozenset({"is_admin", "is_superuser", "is_staff", "has_perm", "h
 _AUTH_MIXINS = re.compile(r"(?i)(LoginRequired|PermissionRequired|UserPassesTest|AccessMixin|StaffRequired|"
                           r"SuperuserRequired|Authenticated)")
 
-_CONTROLLER_BASE = re.compile(r"(Controller|MethodView|View|APIView|ViewSet|Resource|Handler)$")
-_ACTION_DECORATOR = re.compile(r"(^|\.)(action|expose|wsexpose|route|api_view|when)$")
-# What the two patterns above accept of a name's last part (see _is_controller); the ends of
-# MethodView and APIView are View's.
+# How the last part of a controller base's name ends (MethodView and APIView end in View)
 _CONTROLLER_ENDS = ("Controller", "View", "ViewSet", "Resource", "Handler")
+# The last part of an action decorator's name, and a dotted name ending in one
 _ACTIONS = frozenset({"action", "expose", "wsexpose", "route", "api_view", "when"})
+_ACTION_DECORATOR = re.compile(r"(^|\.)(" + "|".join(sorted(_ACTIONS)) + r")$")
 _HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
 _NOT_ACTIONS = frozenset({"dispatch", "setup", "get_queryset", "get_object", "get_serializer_class",
                           "get_serializer", "get_context_data", "get_template_names", "as_view", "options",
@@ -366,9 +365,9 @@ _EQUALITY_OR_MEMBERSHIP = (ast.Eq, ast.NotEq, ast.In, ast.NotIn)  # the comparis
 
 
 def _is_controller(ctx: FileContext, cls: ast.ClassDef) -> bool:
-    # Both patterns below match the end of a dotted name only (_CONTROLLER_BASE its last part's
-    # end, _ACTION_DECORATOR its whole last part), so they are asked of that last part, without
-    # building the name: most classes (tests, with mock.patch on every method) are ruled out so.
+    # Both tests below look at the last part of a dotted name only, so they are asked of that
+    # part without building the name: most classes (tests, with mock.patch on every method) are
+    # ruled out so.
     for base in cls.bases:
         if _last_part(base).endswith(_CONTROLLER_ENDS):
             return True

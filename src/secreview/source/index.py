@@ -382,15 +382,22 @@ class Index:
             parents[returns] = node
             scopes[returns] = scope
             order.append(returns)
-        body = node.body
+        self._body(node, inner, scope, order)
+        return order
+
+    def _body(self, owner: ast.AST, inner: Scope, scope: Scope, order: list) -> None:
+        """Append a def's or class's body to the visiting ``order``: evaluated in ``inner``, with
+        the owner's ``scope`` again after it (for the owner's siblings)."""
+        body = owner.body  # type: ignore[attr-defined]
         if body:
+            parents = self.parents
+            scopes = self.scopes
             for stmt in body:
-                parents[stmt] = node
+                parents[stmt] = owner
                 scopes[stmt] = inner
             order.append(inner)
             order += body
             order.append(scope)
-        return order
 
     def _lambda(self, node: ast.Lambda, scope: Scope):
         inner = Scope("lambda", node, scope, f"{scope.name}.<lambda>")
@@ -468,14 +475,7 @@ class Index:
         for child in order:
             parents[child] = node
             scopes[child] = scope
-        body = node.body
-        if body:
-            for stmt in body:
-                parents[stmt] = node
-                scopes[stmt] = inner
-            order.append(inner)
-            order += body
-            order.append(scope)
+        self._body(node, inner, scope, order)
         return order
 
     def _comprehension(self, node, scope: Scope):
