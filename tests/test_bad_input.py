@@ -68,19 +68,33 @@ def test_skipped_files_appear_in_text_and_sarif(tree, capsys):
     assert "skipped: syntax error" in note["message"]["text"]
 
 
-def test_a_file_that_vanishes_is_skipped(tree, monkeypatch, capsys):
+@pytest.mark.parametrize("route", ["no cache", "empty cache"])
+def test_a_file_that_vanishes_is_skipped(tree, monkeypatch, capsys, route):
+    # Without a cache the engine reads the file; into an empty cache it is read once for its key
+    # and its review (secreview.parallel.analyse_one). It vanishes just before either read.
     import secreview.engine as engine
+    import secreview.parallel as parallel
 
-    real = engine.read_source
+    real_read_source, real_read_for_key = engine.read_source, parallel._read_for_key
 
-    def vanish(path, display, limit):
+    def read_source(path, display, limit):
         if display == "gone.py":
             os.unlink(path)
-        return real(path, display, limit)
+        return real_read_source(path, display, limit)
+
+    def read_for_key(target, limit):
+        if target.display == "gone.py":
+            os.unlink(target.real_path)
+        return real_read_for_key(target, limit)
 
     (tree / "gone.py").write_text("x = 1\n")
-    monkeypatch.setattr(engine, "read_source", vanish)
-    code, report = run_json(["."], capsys)
+    if route == "no cache":
+        monkeypatch.setattr(engine, "read_source", read_source)
+        where = ["--no-cache"]
+    else:
+        monkeypatch.setattr(parallel, "_read_for_key", read_for_key)
+        where = ["--cache-dir", str(tree / "empty-cache")]
+    code, report = run_json([*where, "."], capsys)
     assert skipped_reasons(report)["gone.py"] == "file vanished before it could be read"
 
 

@@ -28,20 +28,6 @@ def tree(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.fixture
-def parses(monkeypatch):
-    """Display paths of the files read for analysis (engine.read_source is the parser's entry)."""
-    seen = []
-    real = engine.read_source
-
-    def counting(path, display, limit):
-        seen.append(display)
-        return real(path, display, limit)
-
-    monkeypatch.setattr(engine, "read_source", counting)
-    return seen
-
-
 def review(capsys, *args):
     code = main(["--format", "json", "-j", "1", *args, "src"])
     captured = capsys.readouterr()
@@ -369,3 +355,39 @@ class _Stdin:
         import io
 
         self.buffer = io.BytesIO(data)
+
+
+def test_an_empty_store_is_not_searched_and_keys_come_from_the_analysed_bytes(tree, parses, capsys, monkeypatch):
+    # A first run into an empty store reads each file once, for its key and its review; the keys
+    # it stores are exactly those a later run makes when it looks files up (parallel._keys).
+    from secreview import parallel
+
+    lookups = []
+    real_keys = parallel._keys
+    monkeypatch.setattr(parallel, "_keys", lambda *args: lookups.append(1) or real_keys(*args))
+    cache_dir = str(tree / "cache")
+    code1, out1, _ = review(capsys, "--cache-dir", cache_dir)
+    assert lookups == []
+    assert sorted(parses) == ["src/app.py", "src/broken.py", "src/clean.py", "src/util.py"]
+    parses.clear()
+    (tree / "src" / "clean.py").write_text(CLEAN + "\n")  # the stored final output no longer applies
+    code2, out2, _ = review(capsys, "--cache-dir", cache_dir)
+    assert lookups == [1]
+    assert parses == ["src/clean.py"]  # the three others were found under the keys made in the first run
+    assert (code1, out1) == (code2, out2)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_over_the_size_limit_says_the_same_with_an_empty_store(tree, capsys, monkeypatch, jobs):
+    from secreview import parallel
+
+    monkeypatch.setattr(parallel, "MIN_FILES_FOR_POOL", 2)
+    monkeypatch.setattr(parallel, "MIN_BYTES_FOR_POOL", 0)
+    (tree / "src" / "big.py").write_text("x = 1\n" * 400)
+    outputs = []
+    for where in (["--no-cache"], ["--cache-dir", str(tree / f"cache{jobs}")]):
+        code = main(["--format", "json", "-j", jobs, "--max-file-size", "1000", *where, "src"])
+        outputs.append((code, capsys.readouterr().out))
+    assert outputs[0] == outputs[1]
+    skipped = {s["path"]: s["reason"] for s in json.loads(outputs[1][1])["skipped"]}
+    assert skipped["src/big.py"] == "file is larger than the 1000 bytes limit (--max-file-size)"

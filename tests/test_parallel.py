@@ -65,12 +65,12 @@ def test_the_pool_is_really_used_and_small_runs_stay_in_process(many, capsys, mo
 def _slow_on(name, seconds=30):
     real = engine.review_target
 
-    def review_target(target, ruleset, options):
+    def review_target(target, ruleset, options, data=None):
         if target.display.endswith(name):
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:  # busy Python code, as a pathological rule would be
                 sum(range(1000))
-        return real(target, ruleset, options)
+        return real(target, ruleset, options, data)
 
     return review_target
 
@@ -118,10 +118,10 @@ def test_a_worker_that_dies_costs_only_its_file(many, capsys, monkeypatch):
     real = engine.review_target
     parent = os.getpid()
 
-    def review_target(target, ruleset, options):
+    def review_target(target, ruleset, options, data=None):
         if target.display.endswith("f11.py") and os.getpid() != parent:
             os._exit(3)  # as if the kernel had killed the worker
-        return real(target, ruleset, options)
+        return real(target, ruleset, options, data)
 
     monkeypatch.setattr(engine, "review_target", review_target)
     code, out, _ = run(capsys, "--format", "json", "-j", "2", "pkg")
@@ -267,3 +267,17 @@ def test_profile_rule_times_include_the_select_prefilter():
     seconds, calls = times["SR502 hardcoded-secret"]
     assert calls == 1 and seconds > 0  # the select, which kept neither constant for check_node
     assert ctx.findings == []
+
+
+def test_keys_made_by_the_workers_serve_the_next_run(many, capsys):
+    # Into an empty store the workers make the cache keys from the bytes they analyse: a second
+    # run (in this process) finds every file under them and gives the same report.
+    first = main(["--format", "json", "--profile", "-j", "2", "--cache-dir", "c", "pkg"])
+    out1, err1 = capsys.readouterr()
+    assert "42 analysed (2 worker processes, -j 2), 0 from the cache" in err1
+    (many / "pkg" / "m0" / "f00.py").write_text("# file 0, edited\n" + SNIPPETS[0])
+    second = main(["--format", "json", "--profile", "-j", "1", "--cache-dir", "c", "pkg"])
+    out2, err2 = capsys.readouterr()
+    assert "42 files: 1 analysed (in one process, -j 1), 41 from the cache" in err2
+    report1, report2 = json.loads(out1), json.loads(out2)
+    assert (first, report1["findings"]) == (second, report2["findings"])

@@ -398,15 +398,8 @@ def test_the_note_survives_the_cache_round_trip():
     assert back == result and type(back.notes[0]) is Note and type(back.notes[0].lines) is tuple
 
 
-def test_a_cached_python_2_file_keeps_its_note(legacy, capsys, monkeypatch):
-    seen = []
-    real = engine.read_source
-
-    def counting(path, display, limit):
-        seen.append(display)
-        return real(path, display, limit)
-
-    monkeypatch.setattr(engine, "read_source", counting)
+def test_a_cached_python_2_file_keeps_its_note(legacy, capsys, parses):
+    seen = parses
     args = ["--format", "json", "-j", "1", "--cache-dir", str(legacy / "cache"), "legacy.py"]
     main(args)
     first = capsys.readouterr().out

@@ -418,6 +418,16 @@ class Cache:
 
     # -- lookups and writes
 
+    def is_empty(self) -> bool:
+        """Whether the store holds no entry at all (nothing could be found in it); False when
+        that cannot be told, so that the caller looks things up as usual."""
+        if self._conn is None:
+            return False
+        try:
+            return self._conn.execute("SELECT 1 FROM results LIMIT 1").fetchone() is None
+        except sqlite3.DatabaseError:
+            return False
+
     def key(self, display: str, data: bytes) -> str:
         return file_key(self.config, display, data)
 

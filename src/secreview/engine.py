@@ -265,7 +265,11 @@ def _with_fingerprints(findings: list[Finding]) -> list[Finding]:
     return result
 
 
-def review_target(target: Target, ruleset: RuleSet, options: Options) -> FileResult:
+def review_target(target: Target, ruleset: RuleSet, options: Options, data: bytes | None = None) -> FileResult:
+    """Review one file; ``data``: its bytes, when the caller has read them already (whole, within
+    the size limit: secreview.parallel reads them to make the cache key)."""
+    if data is not None:
+        return review_bytes(data, target.display, ruleset, options)
     parsed = read_source(target.real_path, target.display, options.max_file_size)
     return _finish(parsed, ruleset, options)
 

@@ -4,7 +4,8 @@ in parallel, within a time budget, with progress.
 - **Cache.** With a cache folder, each file's bytes are hashed first; files whose results are
   stored under that hash (and the same engine and configuration, see :mod:`secreview.cache`) are
   not parsed again. What is analysed is stored afterwards, unless the file changed while it was
-  being analysed or its analysis ran out of time.
+  being analysed or its analysis ran out of time. An empty store is not searched: each file is
+  read once, by the process that analyses it, and its key made from those bytes.
 - **Processes.** The files left are analysed by ``jobs`` worker processes, biggest files first so
   that no process is left with a large file at the end. A small run (fewer than
   :data:`MIN_FILES_FOR_POOL` files or :data:`MIN_BYTES_FOR_POOL` bytes to analyse) stays in this
@@ -35,7 +36,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolE
 from concurrent.futures.process import BrokenProcessPool
 
 from secreview import engine
-from secreview.cache import Cache, CacheError
+from secreview.cache import Cache, CacheError, file_key
 from secreview.discover import Target
 from secreview.model import FileResult, Skipped
 from secreview.perf import Progress, RunStats
@@ -84,18 +85,28 @@ def _can_time_out() -> bool:
 
 
 def analyse_one(target: Target, ruleset: engine.RuleSet, options: engine.Options,
-                timeout: float) -> tuple[FileResult, float, bool]:
-    """Analyse one file within ``timeout`` seconds (0: no limit): (result, seconds, timed out).
-    The caller has installed :func:`_on_alarm` as the SIGALRM handler when ``timeout`` is set."""
+                timeout: float, key_config: str | None = None) -> tuple[FileResult, float, bool, tuple | None]:
+    """Analyse one file within ``timeout`` seconds (0: no limit): (result, seconds, timed out,
+    cache key). With ``key_config`` (the cache's configuration key) the cache key is made here,
+    from the bytes that are analysed: ``(key, stamp)`` as :func:`_keys` makes it, or None for a
+    file that cannot be read whole (its result comes from ``engine.review_target``, which says
+    why). The caller has installed :func:`_on_alarm` as the SIGALRM handler when ``timeout`` is set."""
     global _armed
     start = time.perf_counter()
     timed_out = False
+    keyed = None
     try:
         try:
             if timeout > 0:
                 _armed = True
                 signal.setitimer(signal.ITIMER_REAL, timeout)
-            result = engine.review_target(target, ruleset, options)
+            read = _read_for_key(target, options.max_file_size) if key_config is not None else None
+            if read is None:
+                result = engine.review_target(target, ruleset, options)
+            else:  # the bytes engine.review_target would read, read once for the key and the review
+                data, stamp = read
+                keyed = (file_key(key_config, target.display, data), stamp)
+                result = engine.review_target(target, ruleset, options, data)
         finally:
             if timeout > 0:
                 _armed = False
@@ -114,7 +125,7 @@ def analyse_one(target: Target, ruleset: engine.RuleSet, options: engine.Options
             target.display, f"internal error while analysing: {type(exc).__name__}: {exc}"),), reviewed=False)
     if not gc.isenabled():  # collection per file (see gc_paused): this file's cycles, once
         gc.collect(0)
-    return result, time.perf_counter() - start, timed_out
+    return result, time.perf_counter() - start, timed_out, keyed
 
 
 class _AlarmHandler:
@@ -232,7 +243,7 @@ _BUSY = None  # the shared "file being analysed" slots (see _busy_array)
 _SLOT = 0
 
 
-def _work(chunk: list[tuple[int, Target]]):
+def _work(chunk: list[tuple[int, Target]], key_config: str | None = None):
     assert _STATE is not None
     ruleset, options, timeout, times = _STATE
     busy, slot = _BUSY, _SLOT
@@ -240,7 +251,7 @@ def _work(chunk: list[tuple[int, Target]]):
     for i, target in chunk:
         if busy is not None:
             busy[slot] = i
-        done.append((i, *analyse_one(target, ruleset, options, timeout)))
+        done.append((i, *analyse_one(target, ruleset, options, timeout, key_config)))
     if busy is not None:
         busy[slot] = -1
     rule_times = dict(times)
@@ -372,6 +383,7 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
     # 1. the cache
     cache: Cache | None = None
     keys: dict[int, tuple[str, tuple[int, int]]] = {}
+    key_config: str | None = None  # set when the keys are made as the files are analysed
     cache_dir = getattr(options, "cache_dir", None)
     if cache_dir and targets:
         start = time.perf_counter()
@@ -379,7 +391,11 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
             cache = Cache(cache_dir, _config(ruleset, options), note)
         except CacheError as exc:
             note(f"{exc}; results are not cached")
-        if cache is not None:
+        if cache is not None and cache.is_empty():
+            # Nothing can be found in an empty store (a first run, a cleared cache): the files are
+            # not read and hashed here first; each key is made from the bytes that are analysed.
+            key_config = cache.config
+        elif cache is not None:
             for i, (size, key, stamp) in enumerate(_keys(cache, targets, options.max_file_size, jobs)):
                 if key is not None:
                     sizes[i] = size
@@ -415,10 +431,12 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
 
     timed_out_any = False
 
-    def finished(i: int, result: FileResult, seconds: float, timed_out: bool) -> None:
+    def finished(i: int, result: FileResult, seconds: float, timed_out: bool, keyed: tuple | None) -> None:
         nonlocal timed_out_any
         timed_out_any = timed_out_any or timed_out
         results[i] = result
+        if keyed is not None:
+            keys[i] = keyed
         if stats is not None:
             stats.analysed += 1
             stats.timed_out += timed_out
@@ -449,7 +467,7 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
             restore = instrument_steps(worker_times) if detailed and _STATE is not None else None
             try:
                 processes = _run_pool(_chunks(order), jobs, options, timeout, detailed, targets,
-                                      finished, progress, rule_times)
+                                      finished, progress, rule_times, key_config)
             finally:
                 _STATE = None
                 if restore is not None:
@@ -468,9 +486,8 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
             try:
                 with _AlarmHandler(timeout) as can_time_out, gc_paused():
                     for i in todo:
-                        result, seconds, timed_out = analyse_one(targets[i], local, options,
-                                                                 timeout if can_time_out else 0)
-                        finished(i, result, seconds, timed_out)
+                        finished(i, *analyse_one(targets[i], local, options,
+                                                 timeout if can_time_out else 0, key_config))
                         progress.advance(1, targets[i].display)
             finally:
                 if restore is not None:
@@ -538,7 +555,8 @@ def cached_global_phase(results: list[FileResult], ruleset: engine.RuleSet, opti
         cache.close()
 
 
-def _run_pool(chunks, jobs, options, timeout, detailed, targets, finished, progress, rule_times) -> int:
+def _run_pool(chunks, jobs, options, timeout, detailed, targets, finished, progress, rule_times,
+              key_config: str | None = None) -> int:
     """Run the chunks in a pool. When a worker dies, the files the workers were busy with are the
     suspects: each is retried alone in a fresh worker (and skipped if it kills that one too);
     every other unfinished file goes to a fresh pool."""
@@ -546,10 +564,10 @@ def _run_pool(chunks, jobs, options, timeout, detailed, targets, finished, progr
     done: set[int] = set()
 
     def record(batch, times) -> None:
-        for i, result, seconds, timed_out in batch:
+        for i, result, seconds, timed_out, keyed in batch:
             if i not in done:
                 done.add(i)
-                finished(i, result, seconds, timed_out)
+                finished(i, result, seconds, timed_out, keyed)
                 progress.advance(1, result.path)
         for label, (seconds, calls) in times.items():
             entry = rule_times.setdefault(label, [0.0, 0])
@@ -563,7 +581,7 @@ def _run_pool(chunks, jobs, options, timeout, detailed, targets, finished, progr
         unfinished: list[tuple[int, Target]] = []
         broken = False
         try:
-            futures = {executor.submit(_work, chunk): chunk for chunk in remaining}
+            futures = {executor.submit(_work, chunk, key_config): chunk for chunk in remaining}
             manager = getattr(executor, "_executor_manager_thread", None)
             waiting = set(futures)
             while waiting:
@@ -588,23 +606,23 @@ def _run_pool(chunks, jobs, options, timeout, detailed, targets, finished, progr
         if not (suspects & {i for i, _ in left}):
             suspects = {i for i, _ in left}  # cannot tell which file it was: try each alone
         for i, target in sorted((item for item in left if item[0] in suspects), key=lambda item: item[0]):
-            _isolated(pool, i, target, record)
+            _isolated(pool, i, target, record, key_config)
         remaining = _chunks([(i, t, 0) for i, t in left if i not in suspects and i not in done])
     return pool.started
 
 
-def _isolated(pool: _Pool, i: int, target: Target, record) -> None:
+def _isolated(pool: _Pool, i: int, target: Target, record, key_config: str | None = None) -> None:
     """Analyse one file in a worker of its own; if that worker dies too, the file is skipped."""
     executor = pool.executor(1, None)
     manager = None
     try:
-        future = executor.submit(_work, [(i, target)])
+        future = executor.submit(_work, [(i, target)], key_config)
         manager = getattr(executor, "_executor_manager_thread", None)
         record(*future.result())
     except BrokenProcessPool:
         record([(i, FileResult(target.display, (), (Skipped(
             target.display, "the process analysing this file died (killed, or out of memory)"),),
-            reviewed=False), 0.0, True)], {})
+            reviewed=False), 0.0, True, None)], {})
     except BaseException:
         _stop(executor)
         raise
