@@ -4,6 +4,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -281,3 +283,14 @@ def test_keys_made_by_the_workers_serve_the_next_run(many, capsys):
     assert "42 files: 1 analysed (in one process, -j 1), 41 from the cache" in err2
     report1, report2 = json.loads(out1), json.loads(out2)
     assert (first, report1["findings"]) == (second, report2["findings"])
+
+
+def test_a_run_in_one_process_does_not_import_the_process_machinery(many):
+    # multiprocessing and concurrent.futures cost about as much to import as reviewing forty files
+    code = ("import sys\nfrom secreview.cli import main\n"
+            "main(['--quiet', '--no-cache', '--exit-zero', '-j', '1', 'pkg'])\n"
+            "print(sorted(m for m in ('multiprocessing', 'concurrent.futures', 'logging') if m in sys.modules))\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "src"), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", code], cwd=many, env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -25,21 +25,26 @@ from __future__ import annotations
 import dataclasses
 import gc
 import hashlib
-import multiprocessing
 import os
 import signal
 import stat
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
 from secreview import engine
 from secreview.cache import Cache, CacheError, file_key
 from secreview.discover import Target
 from secreview.model import FileResult, Skipped
 from secreview.perf import Progress, RunStats
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
+# multiprocessing and concurrent.futures (with logging) are imported where processes or threads
+# are started: a run in one process (-j 1, or a small run) never needs them, and importing them
+# costs about as much as reviewing forty files.
 
 MIN_FILES_FOR_POOL = 24
 MIN_BYTES_FOR_POOL = 512 * 1024
@@ -283,9 +288,11 @@ def rerun_many_for(options: engine.Options):
             workers = min(jobs, len(items))
             # the biggest files first, spread over the workers; results come back by index
             order = sorted(range(len(items)), key=lambda i: -items[i][0].lines)
+            from concurrent.futures import ProcessPoolExecutor
+
             with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
                 done = dict(zip(order, pool.map(_rerun_one, order, chunksize=1)))
-        except (OSError, BrokenProcessPool):  # no processes to be had: do it here
+        except (OSError, _broken_pool()):  # no processes to be had: do it here
             return [rerun(*item) for item in items]
         finally:
             _RERUN_STATE = None
@@ -300,7 +307,15 @@ def _rerun_one(i: int):
     return rerun(*items[i])
 
 
+def _broken_pool() -> type[Exception]:
+    from concurrent.futures.process import BrokenProcessPool
+
+    return BrokenProcessPool
+
+
 def _context():
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     # fork shares the loaded rules with the workers; elsewhere (macOS, Windows) spawn is the safe one
     return multiprocessing.get_context("fork" if "fork" in methods and sys.platform.startswith("linux") else "spawn")
@@ -332,6 +347,8 @@ class _Pool:
         self.started = 0
 
     def executor(self, workers: int, busy) -> ProcessPoolExecutor:
+        from concurrent.futures import ProcessPoolExecutor
+
         self.started += workers
         counter = _context().Value("i", 0)
         return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker,
@@ -560,6 +577,9 @@ def _run_pool(chunks, jobs, options, timeout, detailed, targets, finished, progr
     """Run the chunks in a pool. When a worker dies, the files the workers were busy with are the
     suspects: each is retried alone in a fresh worker (and skipped if it kills that one too);
     every other unfinished file goes to a fresh pool."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     pool = _Pool(min(jobs, len(chunks)), options, timeout, detailed)
     done: set[int] = set()
 
@@ -613,6 +633,8 @@ def _run_pool(chunks, jobs, options, timeout, detailed, targets, finished, progr
 
 def _isolated(pool: _Pool, i: int, target: Target, record, key_config: str | None = None) -> None:
     """Analyse one file in a worker of its own; if that worker dies too, the file is skipped."""
+    from concurrent.futures.process import BrokenProcessPool
+
     executor = pool.executor(1, None)
     manager = None
     try:
@@ -689,6 +711,8 @@ def _keys(cache: Cache, targets: list[Target], max_bytes: int, jobs: int) -> lis
         return len(data), cache.key(target.display, data), stamp
 
     if jobs > 1 and len(targets) >= MIN_FILES_FOR_POOL:
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(jobs) as pool:
             return list(pool.map(one, targets, chunksize=32))
     return [one(target) for target in targets]
