@@ -1,5 +1,6 @@
 """The per-file result cache: hits skip the parser, edits re-analyse, damage is rebuilt."""
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -213,6 +214,34 @@ def test_every_field_survives_the_json_round_trip():
     assert back == result
     assert type(back.findings) is tuple and type(back.findings[0].severity) is Level
     assert type(back.suppressions[0]) is tuple and type(back.findings[0].trace[0]) is TraceStep
+
+
+def test_the_run_output_is_made_of_the_texts_stored_per_file(tmp_path):
+    # put_run reuses, for a result put_many stored (the same object), its text without the
+    # data-flow record; a result the global phase replaced is encoded anew. Both come back as the
+    # results without their records.
+    stored = FileResult("a.py", (_finding(),), lines=4, suppressions=((1, 0, 9, "# nosec"),),
+                        taint={"module": "a", "summaries": {"a.f": {"params": [0]}}})
+    plain = FileResult("b.py", lines=2)
+    replaced = FileResult("c.py", (_finding(location=Location("c.py", 2, 0, 2, 5)),), taint={"module": "c"})
+    text, bare = cache_mod.dump_result_parts(stored)
+    assert load_result(text) == stored and load_result(bare) == dataclasses.replace(stored, taint=None)
+    assert cache_mod.dump_result_parts(plain) == (dump_result(plain),) * 2
+    store = Cache(str(tmp_path), "config")
+    store.put_many([("ka", stored), ("kb", plain), ("kc", FileResult("c.py"))])
+    assert [r.path for r, _ in store.bare_texts.values()] == ["a.py", "b.py", "c.py"]
+    assert store.bare_texts[id(stored)] == (stored, bare)
+    encoded = []
+    real = cache_mod.dump_result
+    cache_mod.dump_result = lambda result: encoded.append(result.path) or real(result)
+    try:
+        store.put_run("run:x", "inputs", [stored, plain, replaced], store.bare_texts)
+    finally:
+        cache_mod.dump_result = real
+    assert encoded == ["c.py"]
+    assert store.get_run("run:x", "inputs") == [dataclasses.replace(stored, taint=None), plain,
+                                                dataclasses.replace(replaced, taint=None)]
+    store.close()
 
 
 def test_a_result_that_would_not_come_back_identical_is_not_stored():

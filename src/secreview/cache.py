@@ -275,26 +275,33 @@ def _hints(cls: type) -> dict[str, object]:
         return hints
 
 
+_JSON_FORM = {"ensure_ascii": True, "separators": (",", ":"), "allow_nan": False}
+
+
 def dump_result(result: FileResult) -> str | None:
     """The stored text of a result, or None when it cannot be stored faithfully."""
+    parts = dump_result_parts(result)
+    return parts[0] if parts is not None else None
+
+
+def dump_result_parts(result: FileResult) -> tuple[str, str] | None:
+    """(the stored text of a result, the text of the result without its data-flow record), or
+    None when it cannot be stored faithfully. The record is written last, so the second text is
+    the first with ``null`` in its place: the run's final output (:meth:`Cache.put_run`, which
+    leaves the records out) is made of these texts without encoding the results again. The
+    round trip is checked on the first; each field is decoded on its own (:func:`from_json`), so
+    the second decodes to the same result without its record."""
     try:
-        text = json.dumps(to_json(result), ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+        data = to_json(result)
+        flow = data.pop("taint", None)
+        data["taint"] = None
+        bare = json.dumps(data, **_JSON_FORM)
+        text = bare if flow is None else f"{bare[:-len('null}')]}{json.dumps(flow, **_JSON_FORM)}}}"
         if load_result(text) != result:
             return None  # would not come back identical (a list where a tuple was, say)
     except (TypeError, ValueError, RecursionError):
         return None
-    return text
-
-
-def dump_results(results: list[FileResult]) -> str | None:
-    """The stored text of a list of results (the global phase's output), or None."""
-    try:
-        text = json.dumps([to_json(r) for r in results], ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-        if load_results(text) != list(results):
-            return None
-    except (TypeError, ValueError, RecursionError):
-        return None
-    return text
+    return text, bare
 
 
 def load_results(text: str) -> list[FileResult]:
@@ -337,6 +344,9 @@ class Cache:
         self.stored = 0
         self.rebuilt = False
         self.broken_rows = 0
+        # id(result) -> (result, its text without the data-flow record), for what put_many
+        # encoded in this run (see dump_result_parts and put_run)
+        self.bare_texts: dict[int, tuple[FileResult, str]] = {}
         self._conn: sqlite3.Connection | None = None
         self._disabled = False
         self._pruned = False
@@ -466,9 +476,11 @@ class Cache:
             return
         rows = []
         for key, result in items:
-            text = dump_result(result)
-            if text is not None:
+            parts = dump_result_parts(result)
+            if parts is not None:
+                text, bare = parts
                 rows.append((key, self.engine, _checksum(key, text), text))
+                self.bare_texts[id(result)] = (result, bare)
         if not rows:
             return
         for attempt in (1, 2):
@@ -511,13 +523,23 @@ class Cache:
             self.broken_rows += 1
             return None
 
-    def put_run(self, slot: str, inputs: str, output: list[FileResult]) -> None:
+    def put_run(self, slot: str, inputs: str, output: list[FileResult],
+                known: dict[int, tuple[FileResult, str]] | None = None) -> None:
         """Store the global phase's ``output``. The data-flow records are left out: nothing after
-        the global phase reads them, and they are most of a result's size."""
-        body = dump_results([dataclasses.replace(r, taint=None) if r.taint is not None else r for r in output])
-        if body is None:
-            return
-        self.put_texts([(slot, f"{inputs}\n{body}")])
+        the global phase reads them, and they are most of a result's size. ``known``: the
+        :attr:`bare_texts` of the run's :meth:`put_many`; a result stored there, unchanged by the
+        global phase (the same object), is not encoded again."""
+        parts = []
+        for result in output:
+            hit = known.get(id(result)) if known else None
+            if hit is not None and hit[0] is result:
+                parts.append(hit[1])
+                continue
+            text = dump_result(dataclasses.replace(result, taint=None) if result.taint is not None else result)
+            if text is None:
+                return
+            parts.append(text)
+        self.put_texts([(slot, f"{inputs}\n[{','.join(parts)}]")])
 
     def get_texts(self, keys: list[str]) -> dict[str, str]:
         """Stored texts under ``keys`` whose checksum holds."""

@@ -523,6 +523,7 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
     if cache is not None and len(done) == len(targets) and not timed_out_any:
         # Every input is known by its key: the global phase's output can be cached for this run.
         done.run_key = _run_key(cache.config, targets, keys)
+        done.bare_texts = cache.bare_texts
     return done
 
 
@@ -543,6 +544,7 @@ class _Results(list):
 
     run_key: tuple[str, str, str, int] | None = None
     final: bool = False
+    bare_texts: dict | None = None  # Cache.bare_texts of the per-file results stored in this run
 
 
 def cached_global_phase(results: list[FileResult], ruleset: engine.RuleSet, options: engine.Options,
@@ -566,7 +568,7 @@ def cached_global_phase(results: list[FileResult], ruleset: engine.RuleSet, opti
         if stored is not None and len(stored) == len(results):
             return stored
         output = compute(results, ruleset, options)
-        cache.put_run(slot, inputs, list(output))
+        cache.put_run(slot, inputs, list(output), getattr(results, "bare_texts", None))
         return output
     finally:
         cache.close()
