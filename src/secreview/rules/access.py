@@ -8,7 +8,7 @@ import ast
 import re
 from collections import deque
 from collections.abc import Iterator
-from itertools import compress
+from itertools import compress, repeat
 from operator import attrgetter
 
 from secreview.model import Level
@@ -827,7 +827,8 @@ def _request_readers(ctx: FileContext) -> set[ast.AST] | None:
     attributes = index.nodes.get(ast.Attribute)
     if not _may_see_requests(ctx):
         found = set()
-    elif attributes and not any(getattr(owner, "type_params", None) for owner in index.inner_scopes):
+    elif attributes and not any(map(getattr, index.inner_scopes, repeat("type_params"), repeat(None))):
+        # (any type parameters: the owners asked in C, without a generator step for each)
         found = set()
         parent = index.parents.get
         # the attributes named in REQUEST_DATA_ATTRS, picked without a Python step per attribute
