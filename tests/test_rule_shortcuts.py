@@ -208,3 +208,113 @@ def test_in_request_functions_matches_the_call_by_call_answer(text, kept):
         fast = access._in_request_functions(ctx, calls, body_only)
         assert fast == slow_in_request_functions(ctx, calls, body_only)
     assert len(access._in_request_functions(ctx, calls)) == kept
+
+
+# ---------------------------------------------------------------- the per-file facts of round two
+
+THREADED_CODE = [
+    "import threading\n",
+    "from concurrent import futures\n",
+    "import concurrent.futures as cf\n",
+    "from eventlet import greenthread\n",
+    "import multiprocessing.dummy as md\n",
+    "def f():\n    import _thread\n",
+    "def f(pool):\n    pool.submit(g)\n",
+    "def f(x):\n    x.spawn_n(g)\n",
+    "import ｔhreading\n",  # not ASCII: no shortcut
+    "x = 1\n",
+    "def f(a):\n    a.count += 1\n",
+]
+
+
+def test_may_be_threaded_holds_for_every_threaded_module():
+    from secreview.rules import concurrency
+
+    assert all(any(word in module.partition(".")[0] for word in concurrency._THREAD_WORDS)
+               for module in concurrency._THREAD_MODULES)
+    contexts = [context(code) for code in THREADED_CODE] + list(fixture_contexts())
+    ruled_out = 0
+    for ctx in contexts:
+        if not concurrency._may_be_threaded(ctx):
+            assert not concurrency._threaded(ctx)[0], ctx.path
+            ruled_out += 1
+    assert ruled_out > 10
+    assert not concurrency._may_be_threaded(context("x = 1\n"))
+
+
+def test_import_bindings_are_every_scope_s_imports():
+    from secreview.rules import concurrency
+
+    for ctx in [context(code) for code in THREADED_CODE] + list(fixture_contexts()):
+        index = ctx.index
+        slow = [b for scope in (index.module_scope, *index.inner_scopes.values())
+                for bs in scope.bindings.values() for b in bs if b.kind == "import"]
+        assert concurrency.import_bindings(ctx) == slow
+
+
+def test_request_takers_are_the_functions_that_take_request_data():
+    contexts = [context("def f(req, body):\n    pass\ndef g(request, server_id):\n    pass\n"
+                        "def h(*, req, data):\n    pass\ndef i(req, /, x_id):\n    pass\n"
+                        "def j(a, b):\n    return req.params\n"), *fixture_contexts()]
+    seen = 0
+    for ctx in contexts:
+        for body_only in (False, True):
+            takers = access._request_takers(ctx, body_only)
+            assert takers is not None
+            for func in ctx.index.functions:
+                assert (func in takers) == access._takes_request_data(ctx, func, body_only), (ctx.path, func.name)
+                seen += func in takers
+    assert seen > 10
+
+
+def test_elevated_select_matches_the_slow_test():
+    rule = access.ElevatedContextMisuse()
+    for ctx in fixture_contexts():
+        nodes = ctx.index.of_type(ast.FunctionDef)
+        words = access._elevation_words(ctx)
+        slow = [] if words is None or not access._may_see_requests(ctx) else [
+            node for node in nodes if ctx.mentions(node, words) and access._takes_request_data(ctx, node)]
+        assert rule.select(ctx, ast.FunctionDef, nodes) == slow
+
+
+def test_may_parse_requests_premises_and_answers():
+    from secreview.rules import availability
+    from secreview.source.index import CONVENTIONAL_ALIASES
+
+    assert availability.REQUEST_NAMES == access.REQUEST_NAMES
+    assert all(name.endswith(".request") for name in availability.REQUEST_PROXIES)
+    assert all(name.endswith(".loads") for name in availability._JSON_LOADS)
+    assert not any(module.endswith("loads") for module in CONVENTIONAL_ALIASES.values())
+    ruled_out = 0
+    for ctx in fixture_contexts():
+        if not availability._may_parse_requests(ctx):
+            ruled_out += 1
+            for node in ctx.index.of_type(ast.Subscript):
+                assert availability._mapping_origin(ctx, node.value) is None
+    assert ruled_out > 10
+    assert availability._may_parse_requests(context("from json import loads as l\nx = l(y)['a']\n"))
+    assert not availability._may_parse_requests(context("x = y['a']\n"))
+
+
+def test_join_candidates_match_the_resolving_search():
+    from secreview.rules import filesystem
+
+    def slow(ctx):
+        for call in ctx.index.of_type(ast.Call):
+            func = call.func
+            if isinstance(func, ast.Attribute) and func.attr == "format":
+                if isinstance(func.value, ast.Constant) and isinstance(func.value.value, str) \
+                        and func.value.value.startswith("{"):
+                    yield call
+            elif (isinstance(func, ast.Attribute) and func.attr == "joinpath") \
+                    or ctx.qualname(func) in filesystem._OS_JOINERS:
+                yield call
+        for operation in ctx.index.of_type(ast.BinOp):
+            if isinstance(operation.op, (ast.Div, ast.Mod, ast.Add)):
+                yield operation
+        yield from ctx.index.of_type(ast.JoinedStr)
+
+    code = "import os, posixpath\nfrom os.path import join as j\np = os.path\na = p.join(x, y)\nb = j(x, y)\n" \
+           "c = posixpath.join(x, y)\nd = ''.join(z)\ne = q.joinpath(x)\nf = o.join\n"
+    for ctx in [context(code), *fixture_contexts()]:
+        assert list(filesystem._candidate_nodes(ctx)) == list(slow(ctx))

@@ -8,12 +8,12 @@ import ast
 import re
 from collections import deque
 from collections.abc import Iterator
-from itertools import compress
+from itertools import compress, repeat
 from operator import attrgetter
 
 from secreview.model import Level
 from secreview.rules.base import FileContext, Rule, identifier_words
-from secreview.rules.concurrency import child_fields
+from secreview.rules.concurrency import child_fields, import_bindings
 from secreview.rules.registry import register
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -684,6 +684,9 @@ class ElevatedContextMisuse(Rule):
         words = _elevation_words(ctx)
         if words is None or not _may_see_requests(ctx):
             return []
+        takers = _request_takers(ctx, False)
+        if takers is not None:
+            return [node for node in nodes if node in takers and ctx.mentions(node, words)]
         return [node for node in nodes if ctx.mentions(node, words) and _takes_request_data(ctx, node)]
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
@@ -743,11 +746,9 @@ def _elevation_words(ctx: FileContext) -> tuple[str, ...] | None:
     if words == ():
         text = ctx.source.text
         if "elevated" in text or "admin_context" in text:
-            index = ctx.index
             words = ("elevated", "admin_context", *sorted(
-                b.name for scope in (index.module_scope, *index.inner_scopes.values())
-                for bs in scope.bindings.values() for b in bs
-                if b.kind == "import" and b.qualname and ("elevated" in b.qualname or "admin_context" in b.qualname)
+                b.name for b in import_bindings(ctx)
+                if b.qualname and ("elevated" in b.qualname or "admin_context" in b.qualname)
                 and _ELEVATORS.search(b.qualname)))  # (each name _ELEVATORS matches holds one of the two)
         else:
             words = None
@@ -826,7 +827,8 @@ def _request_readers(ctx: FileContext) -> set[ast.AST] | None:
     attributes = index.nodes.get(ast.Attribute)
     if not _may_see_requests(ctx):
         found = set()
-    elif attributes and not any(getattr(owner, "type_params", None) for owner in index.inner_scopes):
+    elif attributes and not any(map(getattr, index.inner_scopes, repeat("type_params"), repeat(None))):
+        # (any type parameters: the owners asked in C, without a generator step for each)
         found = set()
         parent = index.parents.get
         # the attributes named in REQUEST_DATA_ATTRS, picked without a Python step per attribute
@@ -850,16 +852,19 @@ def _in_request_functions(ctx: FileContext, nodes: list[ast.AST], body_only: boo
     the others."""
     if not nodes or not _may_see_requests(ctx):
         return []
-    verdicts: dict[ast.AST, bool] = {}
-    if _request_readers(ctx) is not None:
-        # Most files that spell ``req`` have no function that may see request data. Asked once
-        # per function of the file (``index.functions`` holds every def that ``function_of`` can
-        # return), that rules out all the nodes without looking up each node's function.
-        for func in ctx.index.functions:
-            verdicts[func] = _takes_request_data(ctx, func, body_only)
-        if not any(verdicts.values()):
-            return []
     function_of = ctx.index.function_of
+    takers = _request_takers(ctx, body_only)
+    if takers is not None:
+        # Most files that spell ``req`` have no function that may see request data: that rules
+        # out all the nodes without looking up each node's function.
+        if not takers:
+            return []
+        kept = []
+        for node in nodes:
+            if function_of(node) in takers:  # (None is not in it)
+                kept.append(node)
+        return kept
+    verdicts: dict[ast.AST, bool] = {}
     kept = []
     for node in nodes:
         func = function_of(node)
@@ -871,6 +876,44 @@ def _in_request_functions(ctx: FileContext, nodes: list[ast.AST], body_only: boo
         if verdict:
             kept.append(node)
     return kept
+
+
+_ARG = attrgetter("arg")
+
+
+def _request_takers(ctx: FileContext, body_only: bool) -> set[ast.AST] | None:
+    """The functions of the file for which ``_takes_request_data(ctx, func, body_only)`` is true,
+    found once per file for both values of ``body_only`` (SR922 asks one, SR903 the other); None
+    when ``_request_readers`` is.
+
+    ``index.functions`` holds every def that ``function_of`` can return (the index records the
+    parents of what it visits, and it visits a def's body only through the def). A function is
+    in the set when it reads request data (``_request_readers``) or when ``handler_params`` gives
+    it body-like (or, without ``body_only``, id-like) parameters, which it gives only to a
+    function with a parameter named ``req`` or ``request``: the others are passed over with one
+    test of their positional parameters' names."""
+    key = "access.request-takers"
+    found = ctx.cache.get(key)
+    if found is None:
+        readers = _request_readers(ctx)
+        if readers is None:
+            found = (None, None)
+        else:
+            takers, body_takers = set(readers), set(readers)
+            disjoint = REQUEST_NAMES.isdisjoint
+            for func in ctx.index.functions:
+                args = func.args
+                if disjoint(map(_ARG, args.args)) and not args.posonlyargs and not args.kwonlyargs:
+                    continue  # no request parameter: handler_params gives nothing
+                body_params, id_params = handler_params(func)
+                if body_params:
+                    takers.add(func)
+                    body_takers.add(func)
+                elif id_params:
+                    takers.add(func)
+            found = (takers, body_takers)
+        ctx.cache[key] = found
+    return found[1 if body_only else 0]  # type: ignore[index]
 
 
 def _mentions_request_data(ctx: FileContext, func: ast.AST) -> bool:

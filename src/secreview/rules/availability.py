@@ -9,6 +9,7 @@ import ast
 from itertools import compress
 
 from secreview.model import Level
+from secreview.rules.access import _may_see_requests
 from secreview.rules.base import FileContext, Rule, identifier_words
 from secreview.rules.registry import register
 
@@ -1725,6 +1726,25 @@ def _mapping_origin(ctx: FileContext, expr: ast.AST, depth: int = 0) -> Origin |
     return None
 
 
+def _may_parse_requests(ctx: FileContext) -> bool:
+    """False only when ``_mapping_origin`` finds nothing anywhere in the file, told from its text.
+
+    What ``_mapping_origin`` finds comes from a request object (``_request_object``: a name
+    ``req`` / ``request``, ``self.request``, or a name or attribute that resolves to one of
+    REQUEST_PROXIES, ``<framework>.request``), from a parameter ``body`` of a function that takes
+    ``req`` / ``request``, or from a call of one of _JSON_LOADS; the ``http.server`` fields of
+    ``_request_field`` it turns down. The first two need the identifier ``req`` or ``request``
+    in the text (``access._may_see_requests``, which argues it); the last the identifier
+    ``loads``, the last part of each of _JSON_LOADS: a resolved name ends with the attribute
+    or the imported, defined or assigned name it comes from, each written in the file (an ASCII
+    file: ``_may_see_requests`` answers True for the others), and no conventional alias of the
+    index names such a function."""
+    found = ctx.cache.get("SR805.may-parse-requests")
+    if found is None:
+        found = ctx.cache["SR805.may-parse-requests"] = _may_see_requests(ctx) or "loads" in ctx.source.text
+    return found  # type: ignore[return-value]
+
+
 def _loop_of(ctx: FileContext, node: ast.AST, func: ast.AST | None) -> ast.While | None:
     for anc in ctx.index.ancestors(node):
         if anc is func or isinstance(anc, (*_FUNCTIONS, ast.Lambda, ast.ClassDef)):
@@ -1891,7 +1911,12 @@ class UnhandledRequestParse(Rule):
         return False
 
     def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
-        # check_node's first tests, on all the subscripts at once
+        # check_node reports only a subscript whose mapping _mapping_origin finds, and it finds
+        # one only in a file that spells ``req`` / ``request`` or ``loads`` (_may_parse_requests):
+        # in the others no subscript is looked at. Then check_node's first tests, on all the
+        # subscripts at once.
+        if not _may_parse_requests(ctx):
+            return []
         Load, Slice, Subscript = ast.Load, ast.Slice, ast.Subscript
         return [node for node in nodes if type(node.ctx) is Load and not isinstance(node.slice, Slice)
                 and not isinstance(node.value, Subscript)]

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import ast
 import stat
+from itertools import chain, compress
+from operator import attrgetter
 
 from secreview.model import Level
 from secreview.rules.base import FileContext, Rule, identifier_words
 from secreview.rules.registry import register
+from secreview.source.index import Binding
 
 # ---------------------------------------------------------------------------- shared helpers
 # (also used by the resources and errors modules)
@@ -42,6 +45,22 @@ def function_calls(ctx: FileContext, key: str) -> dict[ast.AST | None, list[tupl
             calls.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
         ctx.cache[key] = cache
     return cache  # type: ignore[return-value]
+
+
+_BINDINGS = attrgetter("bindings")
+_KIND = attrgetter("kind")
+
+
+def import_bindings(ctx: FileContext) -> list[Binding]:
+    """The bindings made by imports in every scope of the file, found once per file: the walk over
+    all the bindings (thousands in a large module) is made by ``itertools`` and ``map`` in C."""
+    found = ctx.cache.get("concurrency.imports")
+    if found is None:
+        index = ctx.index
+        scopes = [index.module_scope, *index.inner_scopes.values()]
+        bindings = list(chain.from_iterable(chain.from_iterable(map(dict.values, map(_BINDINGS, scopes)))))
+        found = ctx.cache["concurrency.imports"] = list(compress(bindings, map("import".__eq__, map(_KIND, bindings))))
+    return found  # type: ignore[return-value]
 
 
 def pos(node: ast.AST) -> tuple[int, int]:
@@ -1096,16 +1115,12 @@ def _threaded(ctx: FileContext) -> tuple[bool, bool]:
     cached = ctx.cache.get("concurrency.threaded")
     if cached is None:
         green = native = False
-        for scope in (ctx.index.module_scope, *ctx.index.inner_scopes.values()):
-            for bindings in scope.bindings.values():
-                for binding in bindings:
-                    name = binding.qualname or ""
-                    if binding.kind != "import":
-                        continue
-                    if any(name == m or name.startswith(m + ".") for m in _THREAD_MODULES):
-                        green = True
-                    if any(name == m or name.startswith(m + ".") for m in _NATIVE_THREADS):
-                        native = True
+        for binding in import_bindings(ctx):
+            name = binding.qualname or ""
+            if any(name == m or name.startswith(m + ".") for m in _THREAD_MODULES):
+                green = True
+            if any(name == m or name.startswith(m + ".") for m in _NATIVE_THREADS):
+                native = True
         if not green:
             for calls in function_calls(ctx, "concurrency.calls").values():
                 for call, _ in calls:
@@ -1118,6 +1133,26 @@ def _threaded(ctx: FileContext) -> tuple[bool, bool]:
         cached = (green, native)
         ctx.cache["concurrency.threaded"] = cached
     return cached  # type: ignore[return-value]
+
+
+# The first name of each of _THREAD_MODULES ("threading" and "_thread" hold "thread")
+_THREAD_WORDS = ("thread", "eventlet", "greenlet", "concurrent", "futurist", "multiprocessing", "cotyledon")
+
+
+def _may_be_threaded(ctx: FileContext) -> bool:
+    """False only when ``_threaded(ctx)[0]`` is False, told from the text and the called names
+    without looking at every binding or resolving every call.
+
+    An import binding's qualified name is written in its import statement: the imported name
+    (``import a.b as c``: ``a.b``; ``import a.b``: ``a``), or the module (with a relative
+    import's dots) and the name (``from a import b``: ``a.b``). One that is, or starts with, a
+    module of _THREAD_MODULES so holds that module's first name as an identifier of the text,
+    which an ASCII text spells as it is (``ast`` normalises others with NFKC). A spawner call
+    has its method name among the called names (``FileContext.call_names``)."""
+    text = ctx.source.text
+    if not text.isascii() or any(word in text for word in _THREAD_WORDS):
+        return True
+    return not _SPAWNERS.isdisjoint(ctx.call_names())
 
 
 def _mutable_value(ctx: FileContext, value: ast.AST | None) -> bool:
@@ -1194,11 +1229,20 @@ class UnsynchronizedSharedState(Rule):
     # ``.dummy`` with ``multiprocessing``, ``threading`` / ``_thread`` / ``thread``; a relative
     # import keeps its leading dots, so only the written names count), or a call of a method in
     # _SPAWNERS (``spawn*``, ``start_new_thread``, ``submit``). No ``needs`` text prefilter: its
-    # nine case-blind searches of every file cost more than the shape tests of select() they
-    # spared (nova: 0.03-0.05 s more with it; measured 2026-11-27).
+    # nine case-blind searches of every file (on a lower-cased copy) cost more than the shape
+    # tests of select() they spared (nova: 0.03-0.05 s more with it; measured 2026-11-27).
+    # select() asks _may_be_threaded instead: case-sensitive searches of the text and the
+    # called names, which rule out most files before any node is looked at.
 
     def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
-        # check_node's test of the statement's shape, on all the statements of one type at once
+        # no node of a module that is not threaded (_may_be_threaded, asked once a file: most
+        # modules are not), then check_node's test of the statement's shape, on all the
+        # statements of one type at once
+        threaded = ctx.cache.get("SR704.may-be-threaded")
+        if threaded is None:
+            threaded = ctx.cache["SR704.may-be-threaded"] = _may_be_threaded(ctx)
+        if not threaded:
+            return []
         if node_type is ast.AugAssign:
             return [node for node in nodes if isinstance(node.op, _COUNTER_OPS)]
         if node_type is ast.Assign:

@@ -1353,7 +1353,12 @@ def _candidate_nodes(ctx: FileContext) -> Iterator[ast.AST]:
             if isinstance(func.value, ast.Constant) and isinstance(func.value.value, str) \
                     and func.value.value.startswith("{"):
                 yield call
-        elif (isinstance(func, ast.Attribute) and func.attr == "joinpath") or ctx.qualname(func) in _OS_JOINERS:
+        elif isinstance(func, ast.Attribute):
+            # the qualified name of an attribute ends with the attribute ("<base>.join"), so only
+            # a call of ``.join`` can be one of _OS_JOINERS: the others are not resolved
+            if func.attr == "joinpath" or (func.attr == "join" and ctx.qualname(func) in _OS_JOINERS):
+                yield call
+        elif ctx.qualname(func) in _OS_JOINERS:
             yield call
     for operation in ctx.index.of_type(ast.BinOp):
         if isinstance(operation.op, (ast.Div, ast.Mod, ast.Add)):  # type: ignore[attr-defined]
