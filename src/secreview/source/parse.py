@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import errno
+import functools
 import io
 import re
 import tokenize
@@ -11,17 +12,22 @@ import warnings
 from dataclasses import dataclass, field
 
 from secreview.model import Note, Skipped
-from secreview.source import py2
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
-_PY2_HINTS = (
-    re.compile(r"^\s*print\s+[\"'\w]", re.M),
-    re.compile(r"^\s*exec\s+[\"']", re.M),
-    re.compile(r"^\s*except\s+[\w.]+\s*,\s*\w+\s*:", re.M),
-    re.compile(r"^\s*raise\s+\w+\s*,", re.M),
-    re.compile(r"\bur[\"']"),
-)
+
+@functools.cache
+def _py2_hints() -> tuple[re.Pattern[str], ...]:
+    """Lines only Python 2 writes (compiled on first use: only a file that fails to parse asks)."""
+    return (
+        re.compile(r"^\s*print\s+[\"'\w]", re.M),
+        re.compile(r"^\s*exec\s+[\"']", re.M),
+        re.compile(r"^\s*except\s+[\w.]+\s*,\s*\w+\s*:", re.M),
+        re.compile(r"^\s*raise\s+\w+\s*,", re.M),
+        re.compile(r"\bur[\"']"),
+    )
+
+
 _PY2_MESSAGES = ("Missing parentheses in call to", "leading zeros in decimal integer")
 
 
@@ -176,6 +182,8 @@ def _lenient(text: str, display: str, exc: SyntaxError) -> SourceFile | Skipped:
     msg = exc.msg or ""
     if "too many nested" in msg or "too complex" in msg:
         return Skipped(display, _syntax_reason(exc, text), exc.lineno)
+    from secreview.source import py2  # only for files that do not parse as Python 3
+
     try:
         outcome = py2.adapt(text, exc)
     except (RecursionError, MemoryError):
@@ -201,6 +209,6 @@ def _syntax_reason(exc: SyntaxError, text: str, adapt_failure: str | None = None
         return f"too deeply nested for Python's parser ({msg})"
     if adapt_failure is not None:
         reason += f" (this looks like Python 2 code; reading it leniently as Python 2 {adapt_failure})"
-    elif any(hint in msg for hint in _PY2_MESSAGES) or any(p.search(text) for p in _PY2_HINTS):
+    elif any(hint in msg for hint in _PY2_MESSAGES) or any(p.search(text) for p in _py2_hints()):
         reason += " (this looks like Python 2 code, and reading it leniently as Python 2 failed too)"
     return reason
