@@ -75,6 +75,37 @@ def test_words_that_only_look_like_sources_do_not_count(code):
     assert _analysed(code) == []
 
 
+@pytest.mark.parametrize("text", [
+    "import os\nfrom flask import request\n\ndef view(req):\n    return request.args, req.GET, os.environ\n",
+    "# thread, readonly, already, required, requests, fetched, parse_x\nx = 1\n",
+    "def f(data):\n    return data.read_text() + readlines + recv_into + fetchone\n",
+    "args=argv;input\tstdin\x0cenviron\rgetenv(RequestHandler)[authenticated]",
+    "readline_ x_read _read read1 1read read",
+])
+@pytest.mark.parametrize("extra", ["", "# caf\u00e9\n", "# read\u2014x\n", "# read\u00e9 \u00e9read\n", "# read\u00a0req\u2028args\n"])
+def test_a_word_is_mentioned_as_the_split_of_the_text_says(text, extra):
+    # ASCII text is searched word by word (gated by stems), other text split into its words:
+    # both must find the vocabulary's words exactly where the translate-and-split does
+    text = extra + text
+    source = parse_bytes(b"x = 1\n", "mod.py")
+    index = Index(source.tree, "mod", frozenset({ast.Call}))
+    module = ModuleTaint(FileContext(source, index), taint_run.spec_index())
+    plan = demand_mod.Demand(module, [])
+    plan.text = text
+    plan._ascii = text.isascii()
+    facts = demand_mod._spec_facts(module.spec)
+    words = set(text.translate(demand_mod._BLANK_PUNCTUATION).split())
+    for word in sorted(facts.vocabulary, reverse=bool(extra)):  # (the memo filled in either order)
+        assert plan._mentions(word) == (word in words), word
+        assert plan._occurrences(word) == demand_mod.occurrences(text, word), word
+
+
+def test_a_stem_is_inside_its_word():
+    stems = demand_mod._spec_facts(taint_run.spec_index()).stems
+    assert stems["http_request"] == "request" and stems["request"] == "req" and stems["fetchone"] == "fetch"
+    assert all(stem in word and stem != word for word, stem in stems.items())
+
+
 def test_a_demanded_function_and_what_it_calls_are_interpreted():
     code = """
         import subprocess
@@ -329,3 +360,4 @@ def test_a_parameter_stored_in_an_attribute_belongs_to_its_method(body, reported
             "\n\ndef view():\n    job = Job('ls')\n    job.run(request.args['x'])\n")
     review = engine.review_text(code, "job.py")
     assert bool([f for f in review.findings if f.rule_id == "SR111"]) is reported
+
