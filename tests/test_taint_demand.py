@@ -361,3 +361,41 @@ def test_a_parameter_stored_in_an_attribute_belongs_to_its_method(body, reported
     review = engine.review_text(code, "job.py")
     assert bool([f for f in review.findings if f.rule_id == "SR111"]) is reported
 
+
+def test_two_callers_fetching_one_summary_analyse_its_file_once(tmp_path, monkeypatch):
+    """views.py and admin.py both learn only with the table that ``ask()`` returns request data
+    and pass it to ``save``: within the round, sink.py is analysed for ``save`` once and its
+    result serves both fetchers; the reports are those of a step analysing it for each."""
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "source.py").write_text("from flask import request\n\n\ndef ask():\n    return request.args['cmd']\n")
+    (pkg / "sink.py").write_text("import subprocess\n\n\ndef save(cmd):\n    return subprocess.call(cmd, shell=True)\n")
+    for name in ("views", "admin"):
+        (pkg / f"{name}.py").write_text("from .sink import save\nfrom .source import ask\n\n\n"
+                                        f"def {name}():\n    data = ask()\n    return save(data)\n")
+    monkeypatch.chdir(tmp_path)
+    analysed: list[tuple[str, frozenset]] = []
+    real = taint_run.analyse
+
+    def counting(ctx, selected, extra_specs=(), external=None, demand=frozenset()):
+        analysed.append((ctx.path, demand))
+        return real(ctx, selected, extra_specs, external, demand)
+
+    monkeypatch.setattr(taint_run, "analyse", counting)
+    review = engine.run(discover.discover(["app"]), Options(jobs=1))
+    assert analysed.count(("app/sink.py", frozenset({"save"}))) == 1
+    assert len([f for f in review.findings if f.rule_id == "SR111"]) == 2
+    # the same reports when every fetcher analyses the file itself
+    monkeypatch.setattr(taint_run._Demands, "new_round", lambda self: None)
+    real_fetch = taint_run._Demands.fetch
+
+    def fresh(self, *args):
+        self._fetches = {}
+        return real_fetch(self, *args)
+
+    monkeypatch.setattr(taint_run._Demands, "fetch", fresh)
+    analysed.clear()
+    again = engine.run(discover.discover(["app"]), Options(jobs=1))
+    assert analysed.count(("app/sink.py", frozenset({"save"}))) == 2
+    assert again == review
