@@ -75,6 +75,37 @@ def test_words_that_only_look_like_sources_do_not_count(code):
     assert _analysed(code) == []
 
 
+@pytest.mark.parametrize("text", [
+    "import os\nfrom flask import request\n\ndef view(req):\n    return request.args, req.GET, os.environ\n",
+    "# thread, readonly, already, required, requests, fetched, parse_x\nx = 1\n",
+    "def f(data):\n    return data.read_text() + readlines + recv_into + fetchone\n",
+    "args=argv;input\tstdin\x0cenviron\rgetenv(RequestHandler)[authenticated]",
+    "readline_ x_read _read read1 1read read",
+])
+@pytest.mark.parametrize("extra", ["", "# caf\u00e9\n", "# read\u2014x\n", "# read\u00e9 \u00e9read\n", "# read\u00a0req\u2028args\n"])
+def test_a_word_is_mentioned_as_the_split_of_the_text_says(text, extra):
+    # ASCII text is searched word by word (gated by stems), other text split into its words:
+    # both must find the vocabulary's words exactly where the translate-and-split does
+    text = extra + text
+    source = parse_bytes(b"x = 1\n", "mod.py")
+    index = Index(source.tree, "mod", frozenset({ast.Call}))
+    module = ModuleTaint(FileContext(source, index), taint_run.spec_index())
+    plan = demand_mod.Demand(module, [])
+    plan.text = text
+    plan._ascii = text.isascii()
+    facts = demand_mod._spec_facts(module.spec)
+    words = set(text.translate(demand_mod._BLANK_PUNCTUATION).split())
+    for word in sorted(facts.vocabulary, reverse=bool(extra)):  # (the memo filled in either order)
+        assert plan._mentions(word) == (word in words), word
+        assert plan._occurrences(word) == demand_mod.occurrences(text, word), word
+
+
+def test_a_stem_is_inside_its_word():
+    stems = demand_mod._spec_facts(taint_run.spec_index()).stems
+    assert stems["http_request"] == "request" and stems["request"] == "req" and stems["fetchone"] == "fetch"
+    assert all(stem in word and stem != word for word, stem in stems.items())
+
+
 def test_a_demanded_function_and_what_it_calls_are_interpreted():
     code = """
         import subprocess
@@ -329,3 +360,42 @@ def test_a_parameter_stored_in_an_attribute_belongs_to_its_method(body, reported
             "\n\ndef view():\n    job = Job('ls')\n    job.run(request.args['x'])\n")
     review = engine.review_text(code, "job.py")
     assert bool([f for f in review.findings if f.rule_id == "SR111"]) is reported
+
+
+def test_two_callers_fetching_one_summary_analyse_its_file_once(tmp_path, monkeypatch):
+    """views.py and admin.py both learn only with the table that ``ask()`` returns request data
+    and pass it to ``save``: within the round, sink.py is analysed for ``save`` once and its
+    result serves both fetchers; the reports are those of a step analysing it for each."""
+    pkg = tmp_path / "app"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "source.py").write_text("from flask import request\n\n\ndef ask():\n    return request.args['cmd']\n")
+    (pkg / "sink.py").write_text("import subprocess\n\n\ndef save(cmd):\n    return subprocess.call(cmd, shell=True)\n")
+    for name in ("views", "admin"):
+        (pkg / f"{name}.py").write_text("from .sink import save\nfrom .source import ask\n\n\n"
+                                        f"def {name}():\n    data = ask()\n    return save(data)\n")
+    monkeypatch.chdir(tmp_path)
+    analysed: list[tuple[str, frozenset]] = []
+    real = taint_run.analyse
+
+    def counting(ctx, selected, extra_specs=(), external=None, demand=frozenset()):
+        analysed.append((ctx.path, demand))
+        return real(ctx, selected, extra_specs, external, demand)
+
+    monkeypatch.setattr(taint_run, "analyse", counting)
+    review = engine.run(discover.discover(["app"]), Options(jobs=1))
+    assert analysed.count(("app/sink.py", frozenset({"save"}))) == 1
+    assert len([f for f in review.findings if f.rule_id == "SR111"]) == 2
+    # the same reports when every fetcher analyses the file itself
+    monkeypatch.setattr(taint_run._Demands, "new_round", lambda self: None)
+    real_fetch = taint_run._Demands.fetch
+
+    def fresh(self, *args):
+        self._fetches = {}
+        return real_fetch(self, *args)
+
+    monkeypatch.setattr(taint_run._Demands, "fetch", fresh)
+    analysed.clear()
+    again = engine.run(discover.discover(["app"]), Options(jobs=1))
+    assert analysed.count(("app/sink.py", frozenset({"save"}))) == 2
+    assert again == review

@@ -899,7 +899,17 @@ class _Unit:
                 # (an attribute is a source only if it ends in one of these, see _find_source)
                 if node.attr in source_attrs and self._source(node):
                     return False
-                children = (node.value,)
+                value = node.value
+                if type(value) is Name:
+                    # ``name.attr``, the most frequent: its only child, a name read, looked at
+                    # here as the branch above would, one level deeper, without the stack
+                    if depth >= _CLEAN_DEPTH or value.id in ("self", "cls"):
+                        return False
+                    qual = index.qualname(value)
+                    if qual is not None and qual in names:
+                        return False
+                    continue
+                children = (value,)
             elif kind is Call:
                 func = node.func
                 qual = index.call_name(node)

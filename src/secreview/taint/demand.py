@@ -78,7 +78,11 @@ class Demand:
         self._seen_attrs: set[tuple[ast.AST, str]] = set()
         self._tainted_names: set[str] = set()
         self._returning: set[ast.AST] = set()
-        self._words: set[str] | None = None
+        self._words: set[str] | None = None  # (text not ASCII) the vocabulary's words it holds
+        self._ascii = self.text.isascii()
+        self._mentioned: dict[str, bool] = {}  # (ASCII text) word -> mentioned
+        self._substrings: dict[str, bool] = {}  # word -> occurs as a substring
+        self._where: dict[str, list[int]] = {}  # word -> its occurrences
         # Lines are counted on "\n" as ``ast`` counts them; with other line ends (a bare "\r")
         # every function is needed.
         text = self.text
@@ -120,27 +124,30 @@ class Demand:
                 if binding.kind == "import" and qual in facts.prefixes and name != qual.rsplit(".", 1)[-1]:
                     aliases.add(name)
         found: set[int] = set()
-        present = self._identifiers()
+        mentions, where = self._mentions, self._occurrences
         for name in sorted(aliases):
             found.update(occurrences(text, name))
         for word in facts.anywhere:
-            if word in present:
-                found.update(occurrences(text, word))
+            if mentions(word):
+                found.update(where(word))
         for word, roots in facts.objects.items():
-            if word in present and ("builtins" in roots or any(self._mentions(root) for root in sorted(roots))):
-                found.update(occurrences(text, word))
-        for (root, word), (owners, bare) in facts.attributes.items():
-            if word not in present or root is not None and not self._mentions(root):
-                continue
-            accepted = owners | aliases
-            for at in occurrences(text, word):
-                before = _word_before(text, at)
-                if before in accepted or before is None and bare:
-                    found.add(at)
+            if mentions(word) and ("builtins" in roots or any(mentions(root) for root in sorted(roots))):
+                found.update(where(word))
+        for root, words in facts.attributes_by_root.items():
+            if root is not None and not mentions(root):
+                continue  # (a file that names no ``flask`` skips all of its words at once)
+            for word, owners, bare in words:
+                if not mentions(word):
+                    continue
+                accepted = owners | aliases
+                for at in where(word):
+                    before = _word_before(text, at)
+                    if before in accepted or before is None and bare:
+                        found.add(at)
         for base, attrs in facts.receivers.items():
-            if base not in present:
+            if not mentions(base):
                 continue
-            for at in occurrences(text, base):
+            for at in where(base):
                 attr = _word_after(text, at + len(base))
                 if attr is not None and attr in attrs:
                     found.add(at)
@@ -170,14 +177,42 @@ class Demand:
     def _mentions(self, word: str) -> bool:
         """Whether the text holds ``word`` (a word of the specification's vocabulary) as a whole
         identifier."""
-        return word in self._identifiers()
+        if not self._ascii:
+            return word in self._identifiers()
+        # ASCII text: a word stands between such characters exactly where ``occurrences`` finds
+        # it (for ASCII, its letters, digits and "_" are those the translation keeps), so the
+        # word is mentioned if it occurs there at all. A word absent even as a substring (most
+        # of them) costs one search of the text, or none when a shorter word of the vocabulary
+        # inside it is absent (``req`` for ``request``): cheaper than splitting every file
+        # into all of its words.
+        found = self._mentioned.get(word)
+        if found is None:
+            found = self._mentioned[word] = self._contains(word) and bool(self._occurrences(word))
+        return found
+
+    def _contains(self, word: str) -> bool:
+        """Whether ``word`` occurs in the text at all (as any substring); not if its stem does
+        not (see _stems)."""
+        found = self._substrings.get(word)
+        if found is None:
+            stem = _spec_facts(self.mod.spec).stems.get(word)
+            found = self._substrings[word] = (stem is None or self._contains(stem)) and word in self.text
+        return found
+
+    def _occurrences(self, word: str) -> list[int]:
+        """``occurrences(text, word)``, found once per word."""
+        found = self._where.get(word)
+        if found is None:
+            found = self._where[word] = occurrences(self.text, word) \
+                if not self._ascii or self._contains(word) else []
+        return found
 
     def _identifiers(self) -> set[str]:
-        """Every identifier-like word of the text: ASCII punctuation made blank, then split (one
-        pass at C speed, cheaper than a search per word). A name in code always stands between
-        such characters; a word glued to other characters is another identifier."""
+        """Every identifier-like word of the text that the vocabulary holds (text not ASCII
+        only): ASCII punctuation made blank, then split. A name in code always stands between
+        such characters (or blanks other than ASCII ones); a word glued to other characters is
+        another identifier."""
         if self._words is None:
-            # only the words asked about are kept (no set of every word of the text is built)
             self._words = _spec_facts(self.mod.spec).vocabulary.intersection(
                 self.text.translate(_BLANK_PUNCTUATION).split())
         return self._words
@@ -335,6 +370,10 @@ class _SpecFacts:
                 if parts[0] != "builtins":
                     owners.add(parts[-2])
                 self.attributes[key] = (owners, bare or len(parts) == 2)
+        # the same by root: (last name, owners, bare) of each
+        self.attributes_by_root: dict[str | None, list[tuple[str, set[str], bool]]] = {}
+        for (root, word), (owners, bare) in self.attributes.items():
+            self.attributes_by_root.setdefault(root, []).append((word, owners, bare))
         self.anywhere = sorted(spec.source_methods)
         self.receivers = {base: frozenset(attrs) for base, attrs in spec.receiver_attrs.items()}
         self.handler_bases = frozenset(b for src in spec.handler_sources for b in src.handler_bases)
@@ -345,6 +384,29 @@ class _SpecFacts:
         self.vocabulary = frozenset({*self.anywhere, *self.objects, *self.receivers, *self.handler_names,
                                      *(root for roots in self.objects.values() for root in roots),
                                      *(word for key in self.attributes for word in key if word is not None)})
+        self.stems = _stems(self.vocabulary)
+
+
+def _stems(vocabulary) -> dict[str, str]:
+    """For each word (and each stem), a shorter string inside it to look for first: where that
+    one does not occur in a text, neither does the word (``request`` in ``http_request``, then
+    ``req`` in ``request``). The longest such string of the vocabulary's words and of the
+    prefixes of four letters or more that two words share (``fetch`` for ``fetchall`` and
+    ``fetchone``): most words then cost no search of a text that lacks their stem."""
+    words = sorted(vocabulary)
+    pieces = set(words)
+    for word, other in zip(words, words[1:]):  # (neighbours in order share the longest prefixes)
+        size = 0
+        while size < min(len(word), len(other)) and word[size] == other[size]:
+            size += 1
+        if size >= 4:
+            pieces.add(word[:size])
+    stems = {}
+    for word in pieces:
+        inner = [piece for piece in pieces if piece != word and piece in word]
+        if inner:
+            stems[word] = max(inner, key=lambda piece: (len(piece), piece))
+    return stems
 
 
 _FACTS: dict[int, tuple[object, _SpecFacts]] = {}

@@ -164,7 +164,9 @@ def project(results: list, rerun, rerun_many=_serially) -> list:
     # table (they pass untrusted data on, or call a function returning it) pass parameters to
     first = _collect_all(results)
     returning = _source_returning(first)
-    candidates = [i for i, result in enumerate(results) if _may_use(getattr(result, "taint", None) or {}, returning)]
+    names = _CallNames()
+    candidates = [i for i, result in enumerate(results)
+                  if _may_use(getattr(result, "taint", None) or {}, returning, names)]
     results = demands.serve(results, [(range(len(results)), "tainted_calls"), (candidates, "param_calls")], None)
     raw = _collect_all(results)
     if not raw:
@@ -173,15 +175,16 @@ def project(results: list, rerun, rerun_many=_serially) -> list:
     changed_names: set[str] | None = None  # None: the first round, every file may be affected
     for _ in range(MAX_PROJECT_ROUNDS):
         everything = ExternalTable(parsed, _source_returning(raw))
-        pending = _pending(results, everything, changed_names)
+        pending = _pending(results, everything, changed_names, names)
         served = demands.serve(results, [(pending, "param_calls")], everything)
         if served is not results:  # the new summaries join the table before it is used
             results = served
             raw, parsed = _refresh(raw, parsed, _collect_all(results))
             everything = ExternalTable(parsed, _source_returning(raw))
-            pending = _pending(results, everything, changed_names)
+            pending = _pending(results, everything, changed_names, names)
         updated = list(results)
         items = []
+        demands.new_round()
         for i in pending:
             view = everything.without_module(_module(results[i]))
             view.fetch = _Fetcher(demands, results, everything, view)
@@ -227,11 +230,16 @@ def _refresh(raw: dict, parsed: _Summaries, new_raw: dict) -> tuple[dict, _Summa
                                        else data) for name, data in new_raw.items()})
 
 
-def _pending(results: list, table: ExternalTable, changed_names: set[str] | None) -> list[int]:
+def _pending(results: list, table: ExternalTable, changed_names: set[str] | None,
+             names: _CallNames | None = None) -> list[int]:
     """Files to analyse again with the table: those using a summary (that changed)."""
     pending = []
+    names = names or _CallNames()
+    returning = table.source_returning
     for i, result in enumerate(results):
         record = getattr(result, "taint", None) or {}
+        if not record.get("tainted_calls") and returning.isdisjoint(names(record)):
+            continue  # (most files) _used finds nothing: no call that could use a summary
         module = record.get("module", "")
         uses = _used(record, table, module)
         if uses and (changed_names is None or uses & changed_names):
@@ -239,11 +247,26 @@ def _pending(results: list, table: ExternalTable, changed_names: set[str] | None
     return pending
 
 
-def _may_use(record: dict, returning: frozenset[str]) -> bool:
+def _may_use(record: dict, returning: frozenset[str], names: _CallNames | None = None) -> bool:
     """Whether a file may be analysed again with the table: it passes untrusted data to another
     module, or calls a function (by its short name) that returns untrusted data."""
-    return bool(record.get("tainted_calls")) \
-        or any(name.rsplit(".", 1)[-1] in returning for name in record.get("calls", ()))
+    return bool(record.get("tainted_calls")) or not returning.isdisjoint((names or _CallNames())(record))
+
+
+class _CallNames:
+    """The short names (``run`` of ``pkg.tasks.run``) of the calls a file's record lists, worked
+    out once per record: the cross-module step asks about every file in every round, and only
+    a file calling a name some summary returns untrusted data from can use that summary."""
+
+    def __init__(self):
+        self._found: dict[int, tuple[dict, frozenset[str]]] = {}
+
+    def __call__(self, record: dict) -> frozenset[str]:
+        found = self._found.get(id(record))
+        if found is None or found[0] is not record:  # (the record is kept: its id stays its own)
+            found = self._found[id(record)] = (record, frozenset(
+                name.rsplit(".", 1)[-1] for name in record.get("calls", ())))
+        return found[1]
 
 
 def _owners(results: list) -> dict[str, list[tuple[int, str]]]:
@@ -292,8 +315,7 @@ class _Fetcher:
             for j in sorted(wants):
                 current = self._current(j)
                 owner = _module(current)
-                view = self.table.without_module(owner) if j in self.demands.tabled else None
-                new = self.demands.rerun(current, view, _demanded(current.taint or {}) | wants[j])
+                new = self.demands.fetch(j, current, self.table, _demanded(current.taint or {}) | wants[j])
                 if new is None:
                     continue
                 self.fetched[j] = new
@@ -317,6 +339,27 @@ class _Demands:
         self.rerun_many = rerun_many
         self.tabled: set[int] = set()  # files analysed with other modules' summaries
         self.asked: dict[int, set[str]] = {}  # functions each file was asked for
+        # what fetchers got this round: (file, its result then, functions demanded) -> result
+        self._fetches: dict[tuple[int, int, frozenset[str]], tuple[object, object, object]] = {}
+
+    def fetch(self, j: int, current, table: ExternalTable, demand: frozenset[str]):
+        """``current`` (file ``j``) analysed again with ``demand``, for a fetcher: with the table
+        (its own module left out) when it already was. Fetchers of the same round often ask the
+        same file for the same functions (three callers of one helper): the analysis then depends
+        on nothing else (the table is fixed within a round; the file's view has no fetcher), so
+        its result is reused, in this process, instead of analysing the file again."""
+        key = (j, id(current), demand)
+        found = self._fetches.get(key)
+        if found is not None and found[0] is current and found[1] is table:
+            return found[2]
+        view = table.without_module(_module(current)) if j in self.tabled else None
+        new = self.rerun(current, view, demand)
+        self._fetches[key] = (current, table, new)  # (both kept: their ids stay theirs)
+        return new
+
+    def new_round(self) -> None:
+        """Forget the fetched results: the next round's table differs."""
+        self._fetches = {}
 
     def owners_of(self, qualname: str, module: str) -> list[tuple[int, str]]:
         """(file's position, function name) of every function a call of ``qualname`` made in
