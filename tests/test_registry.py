@@ -301,3 +301,40 @@ def test_assigned_attributes_shortcut():
     assigns = [n for n in ast.walk(tree) if isinstance(n, ast.Assign)]
     attrs, subscripted = assigned_attributes(Ctx(), assigns)
     assert attrs == {"debug", "check_hostname", "verify_mode", "attr"} and subscripted == {"config"}  # not b.verify
+
+
+def test_swallowed_exception_select():
+    """SR811's select keeps a try only for a handler that may swallow a failed check (its kinds
+    of statements, the exceptions it catches): the same findings as check_node on every try."""
+    import ast
+
+    source = ('import jwt, ssl\n'
+              'def f(token, key):\n'
+              '    try:\n'
+              '        jwt.decode(token, key)\n'
+              '    except jwt.InvalidSignatureError:\n'
+              '        return True\n'
+              'def g(sig):\n'
+              '    try:\n'
+              '        verify_signature(sig)\n'
+              '    except Exception:\n'
+              '        LOG.warning("bad")\n'
+              '    do()\n'
+              'def h(sig):\n'
+              '    try:\n'
+              '        verify_signature(sig)\n'
+              '    except ValueError:\n'
+              '        pass\n'
+              '    except ssl.SSLWantReadError:\n'
+              '        pass\n'
+              '    except Exception:\n'
+              '        raise\n'
+              'def k(sig):\n'
+              '    try:\n'
+              '        ok = verify_signature(sig)\n'
+              '    except:\n'
+              '        ok = True\n'
+              '    return ok\n')
+    with_select, every_node = _select_check("SR811", source, ast.Try)
+    assert with_select == every_node
+    assert len(with_select) == 3
