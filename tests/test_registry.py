@@ -269,3 +269,72 @@ def test_tls_select_text_shortcuts():
             with_select, every_node = _select_check("SR401", text, node_type)
             assert with_select == every_node
     assert _select_check("SR401", source, ast.Dict)[0]  # the keys spelt with escapes and concatenation
+
+
+def test_assigned_attributes_shortcut():
+    """SR401 and SR604 rule out a file's assignments from its assigned attributes, found once for
+    both (transport.assigned_attributes): the same findings as check_node on every assignment."""
+    import ast
+
+    from secreview.rules.transport import assigned_attributes
+
+    source = ('import ssl\nfrom flask import Flask\napp = Flask(__name__)\n'
+              'app.debug = True\n'
+              'app.config["DEBUG"] = True\n'
+              'ctx = ssl.create_default_context()\n'
+              'ctx.check_hostname = False\n'
+              'ctx.verify_mode = ssl.CERT_NONE\n'
+              'a, b.verify = 1, False\n'
+              'x = y[0].attr = z[1][2] = f().config[3] = 4\n')
+    without = 'app.debug2 = True\napp.configs["DEBUG"] = True\nconfig["DEBUG"] = True\nctx.verify2 = False\n'
+    for text in (source, without, source + "# é\n", without + "# é\n"):
+        for rule_id in ("SR401", "SR604"):
+            with_select, every_node = _select_check(rule_id, text, ast.Assign)
+            assert with_select == every_node
+    assert len(_select_check("SR604", source, ast.Assign)[0]) == 2
+    assert len(_select_check("SR401", source, ast.Assign)[0]) == 2
+    assert not _select_check("SR604", without, ast.Assign)[1]
+
+    class Ctx:
+        cache: dict = {}
+    tree = ast.parse(source)
+    assigns = [n for n in ast.walk(tree) if isinstance(n, ast.Assign)]
+    attrs, subscripted = assigned_attributes(Ctx(), assigns)
+    assert attrs == {"debug", "check_hostname", "verify_mode", "attr"} and subscripted == {"config"}  # not b.verify
+
+
+def test_swallowed_exception_select():
+    """SR811's select keeps a try only for a handler that may swallow a failed check (its kinds
+    of statements, the exceptions it catches): the same findings as check_node on every try."""
+    import ast
+
+    source = ('import jwt, ssl\n'
+              'def f(token, key):\n'
+              '    try:\n'
+              '        jwt.decode(token, key)\n'
+              '    except jwt.InvalidSignatureError:\n'
+              '        return True\n'
+              'def g(sig):\n'
+              '    try:\n'
+              '        verify_signature(sig)\n'
+              '    except Exception:\n'
+              '        LOG.warning("bad")\n'
+              '    do()\n'
+              'def h(sig):\n'
+              '    try:\n'
+              '        verify_signature(sig)\n'
+              '    except ValueError:\n'
+              '        pass\n'
+              '    except ssl.SSLWantReadError:\n'
+              '        pass\n'
+              '    except Exception:\n'
+              '        raise\n'
+              'def k(sig):\n'
+              '    try:\n'
+              '        ok = verify_signature(sig)\n'
+              '    except:\n'
+              '        ok = True\n'
+              '    return ok\n')
+    with_select, every_node = _select_check("SR811", source, ast.Try)
+    assert with_select == every_node
+    assert len(with_select) == 3

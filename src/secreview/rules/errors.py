@@ -90,6 +90,14 @@ def _failure_exception(names: list[str]) -> bool:
     return any(set(identifier_words(n)) & _FAILURE_WORDS for n in names)
 
 
+def _catches_failure(caught: list[str]) -> bool:
+    """A handler catching ``caught`` (exception_names) may hide a failed check: it is broad, or
+    catches an exception that reports one (SSLWantReadError and the like ask to retry instead)."""
+    if set(caught) & _BROAD:
+        return True
+    return _failure_exception(caught) and not any("Want" in n for n in caught)
+
+
 @register
 class SwallowedSecurityException(Rule):
     """Failure of a security check caught and ignored or turned into success.
@@ -166,6 +174,15 @@ class SwallowedSecurityException(Rule):
            "the exceptions the check documents, and never return success from it.")
     nodes = (ast.Try,)
 
+    def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
+        # A finding needs a handler that check_node does not skip: one that may _swallow (its
+        # statements are all of the kinds _swallows accepts; anything else makes it return None)
+        # and catches a failure (_catches_failure). Most handlers raise or call something, and a
+        # try without such a handler is dropped before its body is searched for checks.
+        return [node for node in nodes
+                if any([_may_swallow(handler) and _catches_failure(exception_names(handler))
+                        for handler in node.handlers])]
+
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Try)
         found = self._check_in(ctx, node)
@@ -177,9 +194,9 @@ class SwallowedSecurityException(Rule):
         function = ctx.index.function_of(node)
         for handler in node.handlers:
             caught = exception_names(handler)
+            if not _catches_failure(caught):
+                continue
             broad = bool(set(caught) & _BROAD)
-            if not broad and (not _failure_exception(caught) or any("Want" in n for n in caught)):
-                continue  # SSLWantReadError and the like ask to retry; they are not a failed check
             outcome = self._swallows(ctx, handler, check, function)
             if outcome is None:
                 continue
@@ -268,6 +285,15 @@ class SwallowedSecurityException(Rule):
         else:
             what = "only logs it" if "only logs it" in actions else actions[0]
         return success, what
+
+
+# the statements SwallowedSecurityException._swallows may accept (it looks at each more closely)
+_SWALLOWING = frozenset({ast.Pass, ast.Expr, ast.Continue, ast.Assign, ast.Return})
+
+
+def _may_swallow(handler: ast.ExceptHandler) -> bool:
+    """False when _swallows certainly returns None for ``handler``: a statement of another kind."""
+    return all([type(stmt) in _SWALLOWING for stmt in handler.body])
 
 
 def _harmless(stmt: ast.stmt) -> bool:

@@ -779,6 +779,11 @@ class TimingUnsafeCompare(Rule):
         left, right = node.left, node.comparators[0]
         if _constantish(ctx, left) or _constantish(ctx, right):
             return
+        # what there is to report, before the walk up the ancestors (which only rules it out)
+        hmac_side = _is_hmac_value(ctx, left) or _is_hmac_value(ctx, right)
+        named = [(side, found) for side in (left, right) if (found := compare_word(_value_name(side))) is not None]
+        if not hmac_side and not named:
+            return
         for anc in ctx.index.ancestors(node):
             if isinstance(anc, ast.Assert):
                 return
@@ -787,18 +792,13 @@ class TimingUnsafeCompare(Rule):
                     return
                 break
         op = "==" if isinstance(node.ops[0], ast.Eq) else "!="
-        for side in (left, right):
-            if _is_hmac_value(ctx, side):
-                ctx.report(self, node,
-                           f"`{ctx.text(node, 70)}` compares an HMAC computed here with `{op}`, which returns as "
-                           "soon as a character differs: by timing many guesses a caller can forge a valid "
-                           "signature byte by byte.")
-                return
-        for side in (left, right):
-            found = compare_word(_value_name(side))
-            if found is None:
-                continue
-            word, strong = found
+        if hmac_side:
+            ctx.report(self, node,
+                       f"`{ctx.text(node, 70)}` compares an HMAC computed here with `{op}`, which returns as "
+                       "soon as a character differs: by timing many guesses a caller can forge a valid "
+                       "signature byte by byte.")
+            return
+        for side, (word, strong) in named:
             if not strong and not _verifying(ctx, node, [left, right]):
                 continue
             ctx.report(self, node,

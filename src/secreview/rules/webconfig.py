@@ -8,6 +8,7 @@ import ast
 from secreview.model import Level
 from secreview.rules.base import NOT_CONSTANT, FileContext, Rule
 from secreview.rules.registry import register
+from secreview.rules.transport import assigned_attributes
 
 # ---------------------------------------------------------------------------- SR604
 
@@ -156,7 +157,11 @@ class FlaskDebugMode(Rule):
                    + self._CONSEQUENCE, confidence=sure)
 
     def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
-        # check_node's first test, inlined: a target ``x.debug`` or ``x.config[...]``
+        # check_node's first test, inlined: a target ``x.debug`` or ``x.config[...]``; most files
+        # have neither, which the file's assigned attributes tell at once
+        attrs, subscripted = assigned_attributes(ctx, nodes)
+        if "debug" not in attrs and "config" not in subscripted:
+            return []
         Attribute = ast.Attribute
         return [node for node in nodes if any([
             target.attr == "debug" if type(target) is Attribute
