@@ -428,3 +428,29 @@ def _preorder(tree: ast.AST) -> list[ast.AST]:
         out.append(node)
         stack.extend(reversed([c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.expr_context)]))
     return out
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import os\nx.execute()\n", True),
+    ("from os import execv as run\nrun.x()\n", True),
+    ("import os.path as p\np.join()\n", True),
+    ("from os import *\n", True),
+    ("db.execute(q)\nhost = 'os'\n", False),  # "os" in the text only
+    ("def f(os):\n    os.execv(a)\n", False),  # a parameter: resolves to nothing
+    ("def f():\n    os.execv(a)\n", True),  # bound nowhere: read as the module
+    ("x = os\nx.execv(a)\n", True),
+    ("def f():\n    os.execv(a)\nos = make()\n", False),  # bound somewhere: not a module
+    ("import subprocess\nsubprocess.exec(a)\n", False),
+])
+def test_may_start_with_agrees_with_the_qualified_names(source, expected):
+    """``may_start_with`` (the dispatch's shortcut for prefixes such as ``os.exec*``) is False
+    only when no expression of the file resolves to a name with that first part."""
+    for collect in (None, frozenset({ast.Call})):  # with and without the names collected
+        index = Index(ast.parse(source), "mod", collect)
+        answer = index.may_start_with(frozenset({"os"}))
+        assert answer is expected or (collect is not None and answer)  # without names: may say True
+        if not answer:
+            for node in ast.walk(index.tree):
+                assert not (index.qualname(node) or "").startswith("os"), ast.dump(node)
+    assert Index(ast.parse("import sys\n"), "os.util").may_start_with(frozenset({"os"}))
+    assert Index(ast.parse("len(x)\n"), "mod").may_start_with(frozenset({"builtins"}))

@@ -81,6 +81,11 @@ class RuleSet:
                                           for prefix, _ in self.prefixes}))
         self.prefix_always = any(part in known for part in self.prefix_parts
                                  for known in ("builtins", *CONVENTIONAL_ALIASES.values()))
+        # Their first parts ("os"): a name with the prefix can be met only in a file where a
+        # qualified name may begin with one (Index.may_start_with); None when a prefix is a
+        # single part, which that does not tell.
+        heads = {prefix.partition(".") for prefix, _ in self.prefixes}
+        self.prefix_heads = frozenset(head for head, dot, _ in heads) if all(dot for _, dot, _ in heads) else None
         # (qualified name, method name) of a call -> its rules
         self._memo: dict[tuple[str | None, str | None], tuple[Rule, ...]] = {}
 
@@ -101,12 +106,16 @@ class RuleSet:
                 out.append(rule)
         return frozenset(out)
 
-    def prefixed(self, text: str, module: str) -> bool:
+    def prefixed(self, text: str, index: Index) -> bool:
         """Whether a call of the file may have a name registered with a prefix (see __init__)."""
         if not self.prefix_parts:
             return False
-        return self.prefix_always or not text.isascii() \
-            or any(part in text or part in module for part in self.prefix_parts)
+        module = index.module
+        if not (self.prefix_always or not text.isascii()
+                or any(part in text or part in module for part in self.prefix_parts)):
+            return False
+        # "exec" is common ("execute"), "os" far less among the roots of the qualified names
+        return self.prefix_heads is None or index.may_start_with(self.prefix_heads)
 
     def check(self, ctx: FileContext, skipped: list[Skipped]) -> None:
         """Run the rules on one file: ``check_call`` for the calls they registered, ``check_node``
@@ -116,7 +125,7 @@ class RuleSet:
         source = ctx.source
         memo = self._memo
         inactive = self.inactive(source.text, source.path)
-        attrs = None if self.prefixed(source.text, index.module) else self.attrs
+        attrs = None if self.prefixed(source.text, index) else self.attrs
         Attribute, Name = ast.Attribute, ast.Name
         called = ctx.called_names = []  # (FileContext.call_names) while each call's func is at hand
         append = called.append

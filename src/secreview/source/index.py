@@ -118,7 +118,7 @@ class Index:
         self._collect = collect
         self._qualname_cache: dict[ast.AST, str | None] = {}
         self._binding_cache: dict[ast.Name, Binding | None] = {}
-        self._unbound_cache: dict[str, bool] = {}
+        self._bound: set[str] | None = None  # every name bound somewhere (see _bound_nowhere)
         self._alternatives_cache: dict[ast.Name, _Alternatives | None] = {}
         self._scope_list: list[Scope] | None = None
         # ``parent(node)`` is asked hundreds of thousands of times: the dict's own ``get``
@@ -749,10 +749,39 @@ class Index:
         return ".".join(attrs)
 
     def _bound_nowhere(self, name: str) -> bool:
-        cache = self._unbound_cache
-        if name not in cache:
-            cache[name] = not any(name in scope.bindings for scope in self._all_scopes())
-        return cache[name]
+        bound = self._bound
+        if bound is None:
+            bound = self._bound = set().union(*[scope.bindings for scope in self._all_scopes()])
+        return name not in bound
+
+    def may_start_with(self, heads: frozenset[str]) -> bool:
+        """Whether a qualified name of this module (:meth:`qualname`) may begin with one of
+        ``heads`` (first parts, such as ``os``). False is a proof that none does: each qualified
+        name is built on one of these roots, followed by ``.attr`` and ``()`` parts, and none of
+        them begins with one of ``heads``:
+        - the qualified name of an import, a def or a class (the latter two begin with the
+          module's name);
+        - ``builtins.NAME``, ``STAR.NAME`` after ``from STAR import *``;
+        - the name itself, or the module it conventionally names (CONVENTIONAL_ALIASES), for a
+          name bound nowhere."""
+        if "builtins" in heads or self.module.partition(".")[0] in heads:
+            return True
+        if any(star.partition(".")[0] in heads for star in self.module_scope.stars):
+            return True
+        for scope in self._all_scopes():
+            for found in scope.bindings.values():
+                for binding in found:
+                    qualname = binding.qualname
+                    if qualname is not None and qualname.partition(".")[0] in heads:
+                        return True
+        unbound = {name for name, module in CONVENTIONAL_ALIASES.items() if module.partition(".")[0] in heads}
+        unbound = {name for name in unbound.union(heads) if self._bound_nowhere(name)}
+        if not unbound:
+            return False
+        names = self.nodes.get(_Name)
+        if names is None:  # not collected (or none in the file: then the answer is the same)
+            return self._collect is not None and _Name not in self._collect
+        return not unbound.isdisjoint(map(_ID, names))
 
     def _all_scopes(self) -> list[Scope]:
         if self._scope_list is None:
@@ -934,6 +963,7 @@ _Assign, _AnnAssign, _AugAssign, _NamedExpr, _withitem = \
 _Name, _Attribute, _Call, _Constant = ast.Name, ast.Attribute, ast.Call, ast.Constant
 _ClassDef, _stmt = ast.ClassDef, ast.stmt
 _REFERENCES = (ast.Name, ast.Attribute, ast.Call)
+_ID = operator.attrgetter("id")
 _LOOPS = frozenset({ast.For, ast.AsyncFor, ast.comprehension})
 
 
