@@ -754,34 +754,34 @@ class Index:
             bound = self._bound = set().union(*[scope.bindings for scope in self._all_scopes()])
         return name not in bound
 
-    def may_start_with(self, heads: frozenset[str]) -> bool:
-        """Whether a qualified name of this module (:meth:`qualname`) may begin with one of
-        ``heads`` (first parts, such as ``os``). False is a proof that none does: each qualified
-        name is built on one of these roots, followed by ``.attr`` and ``()`` parts, and none of
-        them begins with one of ``heads``:
-        - the qualified name of an import, a def or a class (the latter two begin with the
-          module's name);
-        - ``builtins.NAME``, ``STAR.NAME`` after ``from STAR import *``;
-        - the name itself, or the module it conventionally names (CONVENTIONAL_ALIASES), for a
-          name bound nowhere."""
-        if "builtins" in heads or self.module.partition(".")[0] in heads:
-            return True
-        if any(star.partition(".")[0] in heads for star in self.module_scope.stars):
-            return True
+    def names_under(self, heads: frozenset[str]) -> set[str] | None:
+        """The names whose qualified name (:meth:`qualname`), or that of an expression built on
+        them (``name.attr``, ``name(...)``, ``name.attr(...).attr``), may begin with one of
+        ``heads`` (first parts, such as ``os``); None when any name's may. The expressions
+        built on no name resolve to nothing, and a name's qualified name is built on:
+        - the qualified name of one of its bindings, an import, a def or a class;
+        - the value of one of its assignments (taken as may);
+        - where no binding reaches the use: ``builtins.NAME``, ``STAR.NAME`` after ``from STAR
+          import *``, or, for a name bound nowhere, the name itself or the module it
+          conventionally names (CONVENTIONAL_ALIASES)."""
+        if "builtins" in heads or any(star.partition(".")[0] in heads for star in self.module_scope.stars):
+            return None
+        found = {name for name, module in CONVENTIONAL_ALIASES.items() if module.partition(".")[0] in heads}
+        found = {name for name in found.union(heads) if self._bound_nowhere(name)}
         for scope in self._all_scopes():
-            for found in scope.bindings.values():
-                for binding in found:
+            for name, bindings in scope.bindings.items():
+                if name in found:
+                    continue
+                for binding in bindings:
                     qualname = binding.qualname
-                    if qualname is not None and qualname.partition(".")[0] in heads:
-                        return True
-        unbound = {name for name, module in CONVENTIONAL_ALIASES.items() if module.partition(".")[0] in heads}
-        unbound = {name for name in unbound.union(heads) if self._bound_nowhere(name)}
-        if not unbound:
-            return False
-        names = self.nodes.get(_Name)
-        if names is None:  # not collected (or none in the file: then the answer is the same)
-            return self._collect is not None and _Name not in self._collect
-        return not unbound.isdisjoint(map(_ID, names))
+                    if qualname is not None:
+                        if qualname.partition(".")[0] in heads:
+                            found.add(name)
+                            break
+                    elif binding.value is not None and binding.kind in ("assign", "walrus", "with"):
+                        found.add(name)
+                        break
+        return found
 
     def _all_scopes(self) -> list[Scope]:
         if self._scope_list is None:
@@ -963,7 +963,6 @@ _Assign, _AnnAssign, _AugAssign, _NamedExpr, _withitem = \
 _Name, _Attribute, _Call, _Constant = ast.Name, ast.Attribute, ast.Call, ast.Constant
 _ClassDef, _stmt = ast.ClassDef, ast.stmt
 _REFERENCES = (ast.Name, ast.Attribute, ast.Call)
-_ID = operator.attrgetter("id")
 _LOOPS = frozenset({ast.For, ast.AsyncFor, ast.comprehension})
 
 
