@@ -118,7 +118,7 @@ class Index:
         self._collect = collect
         self._qualname_cache: dict[ast.AST, str | None] = {}
         self._binding_cache: dict[ast.Name, Binding | None] = {}
-        self._bound: set[str] | None = None  # every name bound somewhere (see _bound_nowhere)
+        self._unbound_cache: dict[str, bool] = {}
         self._alternatives_cache: dict[ast.Name, _Alternatives | None] = {}
         self._scope_list: list[Scope] | None = None
         # ``parent(node)`` is asked hundreds of thousands of times: the dict's own ``get``
@@ -749,10 +749,10 @@ class Index:
         return ".".join(attrs)
 
     def _bound_nowhere(self, name: str) -> bool:
-        bound = self._bound
-        if bound is None:
-            bound = self._bound = set().union(*[scope.bindings for scope in self._all_scopes()])
-        return name not in bound
+        cache = self._unbound_cache
+        if name not in cache:
+            cache[name] = not any(name in scope.bindings for scope in self._all_scopes())
+        return cache[name]
 
     def names_under(self, heads: frozenset[str]) -> set[str] | None:
         """The names whose qualified name (:meth:`qualname`), or that of an expression built on
