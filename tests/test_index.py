@@ -428,3 +428,33 @@ def _preorder(tree: ast.AST) -> list[ast.AST]:
         out.append(node)
         stack.extend(reversed([c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.expr_context)]))
     return out
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("import os\nx.execute()\n", {"os"}),
+    ("from os import execv as run\nrun.x()\n", {"run", "os"}),
+    ("import os.path as p\np.join()\n", {"p", "os"}),
+    ("db.execute(q)\nhost = 'os'\n", {"os", "host"}),  # os bound nowhere (used or not)
+    ("def f(os):\n    os.execv(a)\n", set()),  # a parameter: resolves to nothing
+    ("def f():\n    os.execv(a)\n", {"os"}),  # bound nowhere: read as the module
+    ("x = os\nx.execv(a)\nfor y in z: y.execv()\n", {"x", "os"}),  # any assigned value may be
+    ("def f():\n    os.execv(a)\nos = make()\n", {"os"}),
+    ("def os(): pass\nos.execv()\n", set()),  # mod.os
+    ("import subprocess\nsubprocess.exec(a)\nos = 1\n", {"os"}),
+    ("from os import *\n", None),
+    ("from a import *\nos.execv()\n", {"os"}),
+])
+def test_names_under_agrees_with_the_qualified_names(source, expected):
+    """``names_under`` (the dispatch's shortcut for prefixes such as ``os.exec*``) holds the
+    name at the root of every expression that resolves to a name with that first part."""
+    index = Index(ast.parse(source), "mod")
+    names = index.names_under(frozenset({"os"}))
+    assert names == expected
+    for node in ast.walk(index.tree):
+        if (index.qualname(node) or "").startswith("os"):
+            root = node
+            while isinstance(root, (ast.Attribute, ast.Call)):
+                root = root.value if isinstance(root, ast.Attribute) else root.func
+            assert names is None or root.id in names, ast.dump(node)
+    assert Index(ast.parse("import os\ndef f(): pass\n"), "os.util").names_under(frozenset({"os"})) == {"os", "f"}
+    assert Index(ast.parse("len(x)\n"), "mod").names_under(frozenset({"builtins"})) is None

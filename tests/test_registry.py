@@ -177,7 +177,7 @@ def test_unresolved_calls_never_hide_a_finding(monkeypatch):
         return fixture_findings(ruleset, options)
 
     skipping = findings()
-    monkeypatch.setattr(engine.RuleSet, "prefixed", lambda self, text, module: True)
+    monkeypatch.setattr(engine.RuleSet, "prefixed", lambda self, text, index: None)
     assert findings() == skipping
 
 

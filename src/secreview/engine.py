@@ -81,6 +81,11 @@ class RuleSet:
                                           for prefix, _ in self.prefixes}))
         self.prefix_always = any(part in known for part in self.prefix_parts
                                  for known in ("builtins", *CONVENTIONAL_ALIASES.values()))
+        # Their first parts ("os"): a name with the prefix can be met only in a call built on a
+        # name whose qualified name may begin with one (Index.names_under); None when a prefix
+        # is a single part, which that does not tell.
+        heads = {prefix.partition(".") for prefix, _ in self.prefixes}
+        self.prefix_heads = frozenset(head for head, dot, _ in heads) if all(dot for _, dot, _ in heads) else None
         # (qualified name, method name) of a call -> its rules
         self._memo: dict[tuple[str | None, str | None], tuple[Rule, ...]] = {}
 
@@ -101,12 +106,18 @@ class RuleSet:
                 out.append(rule)
         return frozenset(out)
 
-    def prefixed(self, text: str, module: str) -> bool:
-        """Whether a call of the file may have a name registered with a prefix (see __init__)."""
+    def prefixed(self, text: str, index: Index) -> set[str] | None:
+        """The names that calls ``name.attr(...)``, ``name.a.attr(...)``, ``name().attr(...)``
+        of the file must be built on to have a name registered with a prefix (see __init__);
+        None when any call may."""
         if not self.prefix_parts:
-            return False
-        return self.prefix_always or not text.isascii() \
-            or any(part in text or part in module for part in self.prefix_parts)
+            return set()
+        module = index.module
+        if not (self.prefix_always or not text.isascii()
+                or any(part in text or part in module for part in self.prefix_parts)):
+            return set()
+        # "exec" is common ("execute"), "os" far less among the roots of the qualified names
+        return None if self.prefix_heads is None else index.names_under(self.prefix_heads)
 
     def check(self, ctx: FileContext, skipped: list[Skipped]) -> None:
         """Run the rules on one file: ``check_call`` for the calls they registered, ``check_node``
@@ -116,8 +127,9 @@ class RuleSet:
         source = ctx.source
         memo = self._memo
         inactive = self.inactive(source.text, source.path)
-        attrs = None if self.prefixed(source.text, index.module) else self.attrs
-        Attribute, Name = ast.Attribute, ast.Name
+        rooted = self.prefixed(source.text, index)
+        attrs = None if rooted is None else self.attrs
+        Attribute, Name, Call = ast.Attribute, ast.Name, ast.Call
         called = ctx.called_names = []  # (FileContext.call_names) while each call's func is at hand
         append = called.append
         for call in index.of_type(ast.Call):
@@ -126,7 +138,20 @@ class RuleSet:
             name = func.attr if kind is Attribute else func.id if kind is Name else ""
             append(name)
             if kind is Attribute and attrs is not None and name not in attrs:
-                continue  # no rule is registered for it (see __init__)
+                # no rule is registered for it (see __init__), unless its name has a prefix
+                if not rooted:
+                    continue
+                root = func.value  # the name it is built on, as Index._qualname goes down
+                while True:
+                    cls = type(root)
+                    if cls is Attribute:
+                        root = root.value
+                    elif cls is Call:
+                        root = root.func
+                    else:
+                        break
+                if cls is not Name or root.id not in rooted:
+                    continue
             try:
                 qualname = index.call_name(call)
             except RecursionError:

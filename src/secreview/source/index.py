@@ -754,6 +754,35 @@ class Index:
             cache[name] = not any(name in scope.bindings for scope in self._all_scopes())
         return cache[name]
 
+    def names_under(self, heads: frozenset[str]) -> set[str] | None:
+        """The names whose qualified name (:meth:`qualname`), or that of an expression built on
+        them (``name.attr``, ``name(...)``, ``name.attr(...).attr``), may begin with one of
+        ``heads`` (first parts, such as ``os``); None when any name's may. The expressions
+        built on no name resolve to nothing, and a name's qualified name is built on:
+        - the qualified name of one of its bindings, an import, a def or a class;
+        - the value of one of its assignments (taken as may);
+        - where no binding reaches the use: ``builtins.NAME``, ``STAR.NAME`` after ``from STAR
+          import *``, or, for a name bound nowhere, the name itself or the module it
+          conventionally names (CONVENTIONAL_ALIASES)."""
+        if "builtins" in heads or any(star.partition(".")[0] in heads for star in self.module_scope.stars):
+            return None
+        found = {name for name, module in CONVENTIONAL_ALIASES.items() if module.partition(".")[0] in heads}
+        found = {name for name in found.union(heads) if self._bound_nowhere(name)}
+        for scope in self._all_scopes():
+            for name, bindings in scope.bindings.items():
+                if name in found:
+                    continue
+                for binding in bindings:
+                    qualname = binding.qualname
+                    if qualname is not None:
+                        if qualname.partition(".")[0] in heads:
+                            found.add(name)
+                            break
+                    elif binding.value is not None and binding.kind in ("assign", "walrus", "with"):
+                        found.add(name)
+                        break
+        return found
+
     def _all_scopes(self) -> list[Scope]:
         if self._scope_list is None:
             self._scope_list = [self.module_scope, *self.inner_scopes.values()]
