@@ -88,7 +88,7 @@ def test_needs_prefilter_never_hides_a_finding(monkeypatch):
 
     with_prefilter = findings()
     assert {rule for *_, rule, _ in with_prefilter} & gated  # the gated rules do report in fixtures
-    monkeypatch.setattr(engine.RuleSet, "inactive", lambda self, text, path: frozenset())
+    monkeypatch.setattr(engine.RuleSet, "inactive", lambda self, text, path, ctx=None: frozenset())
     assert findings() == with_prefilter
 
 

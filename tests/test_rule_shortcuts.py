@@ -318,3 +318,22 @@ def test_join_candidates_match_the_resolving_search():
            "c = posixpath.join(x, y)\nd = ''.join(z)\ne = q.joinpath(x)\nf = o.join\n"
     for ctx in [context(code), *fixture_contexts()]:
         assert list(filesystem._candidate_nodes(ctx)) == list(slow(ctx))
+
+
+def test_the_text_gate_words_of_sr401_cover_its_attributes():
+    from secreview.rules import transport
+
+    assert all(any(word in attr for word in transport._ASSIGNED_WORDS) for attr in transport._ASSIGNED_ATTRS)
+
+
+def test_holds_answers_as_a_search_of_the_text_once_per_word():
+    from secreview.rules.base import FileContext
+    from secreview.source.index import Index
+    from secreview.source.parse import parse_text
+
+    source = parse_text("import ssl\nctx = ssl.create_default_context()\nctx.verify_mode = ssl.CERT_NONE\n", "t.py")
+    ctx = FileContext(source, Index(source.tree), "production")
+    for word in ("verify", "verify_mode", "wrap_socket", "ssl.", "\n"):
+        assert ctx.holds(word) == (word in source.text)
+        assert ctx.holds(word) == (word in source.text)  # (the second answer from the memo)
+    assert ctx._holds == {"verify": True, "verify_mode": True, "wrap_socket": False, "ssl.": True, "\n": True}

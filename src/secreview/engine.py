@@ -89,10 +89,12 @@ class RuleSet:
         # (qualified name, method name) of a call -> its rules
         self._memo: dict[tuple[str | None, str | None], tuple[Rule, ...]] = {}
 
-    def inactive(self, text: str, path: str) -> frozenset[Rule]:
-        """Rules whose ``needs`` prefilter rules them out for this file."""
+    def inactive(self, text: str, path: str, ctx: FileContext | None = None) -> frozenset[Rule]:
+        """Rules whose ``needs`` prefilter rules them out for this file (``ctx``: the file's
+        context, whose searches of the text rules share: FileContext.holds)."""
         if not self.gated:
             return frozenset()
+        holds = ctx.holds if ctx is not None else text.__contains__
         lowered = None
         out = []
         for rule in self.gated:
@@ -101,7 +103,7 @@ class RuleSet:
                     lowered = (text + "\0" + path).lower()
                 hit = any(needle in lowered for needle in rule.needs)
             else:
-                hit = any(needle in text or needle in path for needle in rule.needs)
+                hit = any(holds(needle) or needle in path for needle in rule.needs)
             if not hit:
                 out.append(rule)
         return frozenset(out)
@@ -126,7 +128,7 @@ class RuleSet:
         index = ctx.index
         source = ctx.source
         memo = self._memo
-        inactive = self.inactive(source.text, source.path)
+        inactive = self.inactive(source.text, source.path, ctx)
         rooted = self.prefixed(source.text, index)
         attrs = None if rooted is None else self.attrs
         Attribute, Name, Call = ast.Attribute, ast.Name, ast.Call

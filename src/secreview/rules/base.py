@@ -115,6 +115,7 @@ class FileContext:
         self._via: Candidate | None = None  # set while a rule checks a call as one of its candidates
         self.called_names: list[str] | None = None  # see call_names (the engine fills it in)
         self._word_lines: dict[tuple[str, ...], list[int] | None] = {}  # see word_lines
+        self._holds: dict[str, bool] = {}  # see holds
 
     # ------------------------------------------------------------------ reporting
 
@@ -199,6 +200,14 @@ class FileContext:
             return any(word in body for word in words)
         at = bisect_left(found, first)
         return at < len(found) and found[at] <= last
+
+    def holds(self, word: str) -> bool:
+        """``word in source.text``, searched once per file: several rules (and the engine's
+        ``needs`` prefilter) ask about the same words, and each search reads the whole text."""
+        found = self._holds.get(word)
+        if found is None:
+            found = self._holds[word] = word in self.source.text
+        return found
 
     def word_lines(self, words: tuple[str, ...]) -> list[int] | None:
         """The numbers (from 1, as ``source.lines`` counts) of the lines holding one of ``words``,

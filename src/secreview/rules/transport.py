@@ -183,11 +183,11 @@ class TlsVerificationDisabled(Rule):
         if ascii is None:  # asked once per file, not once per node type: it reads the whole text
             ascii = ctx.cache["SR401.ascii"] = text.isascii()
         if node_type is ast.keyword:
-            if ascii and "cert_reqs" not in text:
+            if ascii and not ctx.holds("cert_reqs"):
                 return []
             return [node for node in nodes if node.arg == "cert_reqs"]
         if node_type is ast.Assign:
-            if ascii and not any([attr in text for attr in _ASSIGNED_ATTRS]):
+            if ascii and not any([ctx.holds(word) for word in _ASSIGNED_WORDS]):
                 return []
             if _ASSIGNED_ATTRS.isdisjoint(assigned_attributes(ctx, nodes)[0]):
                 return []  # no target ``x.attr`` with one of the attributes
@@ -203,11 +203,11 @@ class TlsVerificationDisabled(Rule):
             return [node for node in nodes
                     if any([isinstance(k, ast.Constant) and k.value == "cert_reqs" for k in node.keys])]
         if node_type is ast.ImportFrom:
-            if ascii and "wrap_socket" not in text:
+            if ascii and not ctx.holds("wrap_socket"):
                 return []
             return [node for node in nodes if any([alias.name == "wrap_socket" for alias in node.names])]
         if node_type is ast.FunctionDef:
-            if ascii and "wrap_socket" not in text:
+            if ascii and not ctx.holds("wrap_socket"):
                 return []
             return [node for node in nodes if node.name == "wrap_socket"]
         return nodes
@@ -362,6 +362,9 @@ def assigned_attributes(ctx: FileContext, assigns: list[ast.AST]) -> tuple[froze
 # the attributes whose assignment _assignment judges (the qualified name of an attribute ends
 # with the attribute: ``ssl._create_default_https_context``)
 _ASSIGNED_ATTRS = frozenset({"verify", "verify_mode", "check_hostname", "_create_default_https_context"})
+# what a text holding one of _ASSIGNED_ATTRS holds (each attribute contains one of these words;
+# "verify_mode" contains "verify"): one search fewer for the many files that hold none
+_ASSIGNED_WORDS = ("verify", "check_hostname", "_create_default_https_context")
 _SSL_MODULES = frozenset({"ssl", "_ssl"})
 # keywords of a wrap_socket call that ask for verification (or switch it off, which is reported
 # where it is written): a shim given any of them is not assumed to skip the check
