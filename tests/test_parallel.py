@@ -294,3 +294,20 @@ def test_a_run_in_one_process_does_not_import_the_process_machinery(many):
         os.path.abspath(__file__))), "src"), os.environ.get("PYTHONPATH", "")]))
     done = subprocess.run([sys.executable, "-c", code], cwd=many, env=env, capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_store_is_the_same_whether_workers_or_this_process_encode(many, capsys):
+    # Into an empty store the process that analyses a file also encodes its result; a run with
+    # -j 2 (workers) and one with -j 1 (this process) store the same rows, byte for byte.
+    import sqlite3
+
+    from secreview.cache import DB_NAME
+
+    rows = {}
+    for jobs in ("1", "2"):
+        main(["--format", "json", "-j", jobs, "--cache-dir", f"c{jobs}", "pkg"])
+        capsys.readouterr()
+        with sqlite3.connect(os.path.join(many, f"c{jobs}", DB_NAME)) as conn:
+            rows[jobs] = sorted(conn.execute("SELECT key, data FROM results"))
+    assert len(rows["1"]) == 43  # the 42 files and the run's final output
+    assert rows["1"] == rows["2"]

@@ -470,13 +470,15 @@ class Cache:
         self.misses += len(keys) - len(found)
         return found
 
-    def put_many(self, items: list[tuple[str, FileResult]]) -> None:
-        """Store results (one transaction; results that cannot be stored faithfully are left out)."""
+    def put_many(self, items: list[tuple]) -> None:
+        """Store results (one transaction; results that cannot be stored faithfully are left out).
+        Each item is ``(key, result)``, or ``(key, result, texts)`` with the result already
+        encoded by :func:`dump_result_parts` (None: it cannot be stored faithfully)."""
         if not items:
             return
         rows = []
-        for key, result in items:
-            parts = dump_result_parts(result)
+        for key, result, *encoded in items:
+            parts = encoded[0] if encoded else dump_result_parts(result)
             if parts is not None:
                 text, bare = parts
                 rows.append((key, self.engine, _checksum(key, text), text))

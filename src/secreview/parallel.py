@@ -34,7 +34,7 @@ import time
 from typing import TYPE_CHECKING
 
 from secreview import engine
-from secreview.cache import Cache, CacheError, file_key
+from secreview.cache import Cache, CacheError, dump_result_parts, file_key
 from secreview.discover import Target
 from secreview.model import FileResult, Skipped
 from secreview.perf import Progress, RunStats
@@ -92,10 +92,13 @@ def _can_time_out() -> bool:
 def analyse_one(target: Target, ruleset: engine.RuleSet, options: engine.Options,
                 timeout: float, key_config: str | None = None) -> tuple[FileResult, float, bool, tuple | None]:
     """Analyse one file within ``timeout`` seconds (0: no limit): (result, seconds, timed out,
-    cache key). With ``key_config`` (the cache's configuration key) the cache key is made here,
-    from the bytes that are analysed: ``(key, stamp)`` as :func:`_keys` makes it, or None for a
+    cache entry). With ``key_config`` (the cache's configuration key) the cache key is made here,
+    from the bytes that are analysed, and the result encoded for the store (in the worker, not
+    in the process that stores it): ``(key, stamp, texts)``, the key and stamp as :func:`_keys`
+    makes them and the texts as ``cache.dump_result_parts`` (None: not storable); None for a
     file that cannot be read whole (its result comes from ``engine.review_target``, which says
-    why). The caller has installed :func:`_on_alarm` as the SIGALRM handler when ``timeout`` is set."""
+    why) or that ran out of time. The caller has installed :func:`_on_alarm` as the SIGALRM
+    handler when ``timeout`` is set."""
     global _armed
     start = time.perf_counter()
     timed_out = False
@@ -128,6 +131,8 @@ def analyse_one(target: Target, ruleset: engine.RuleSet, options: engine.Options
     except Exception as exc:  # an engine bug on one file must not cost the others
         result = FileResult(target.display, (), (Skipped(
             target.display, f"internal error while analysing: {type(exc).__name__}: {exc}"),), reviewed=False)
+    if keyed is not None:
+        keyed = None if timed_out else (keyed[0], keyed[1], dump_result_parts(result))
     if not gc.isenabled():  # collection per file (see gc_paused): this file's cycles, once
         gc.collect(0)
     return result, time.perf_counter() - start, timed_out, keyed
@@ -444,7 +449,7 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
     for i in todo:
         if not sizes[i]:
             sizes[i] = _size(targets[i])
-    pending: list[tuple[str, FileResult]] = []
+    pending: list[tuple] = []  # (key, result) or (key, result, its texts) to store
 
     timed_out_any = False
 
@@ -453,7 +458,7 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
         timed_out_any = timed_out_any or timed_out
         results[i] = result
         if keyed is not None:
-            keys[i] = keyed
+            keys[i] = keyed[:2]
         if stats is not None:
             stats.analysed += 1
             stats.timed_out += timed_out
@@ -461,7 +466,7 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
         if cache is not None and i in keys and not timed_out:
             key, stamp = keys[i]
             if _stamp(targets[i]) == stamp:  # unchanged while it was analysed
-                pending.append((key, result))
+                pending.append((key, result) if keyed is None else (key, result, keyed[2]))
                 if len(pending) >= 256:
                     cache.put_many(pending)
                     pending.clear()
