@@ -220,6 +220,32 @@ def test_hardcoded_secret_select_both_paths():
     assert len(_select_check("SR502", named + key, ast.Constant)[0]) == 5
 
 
+def test_hardcoded_secret_hint_groups_and_shortcuts():
+    """SR502's select searches a group's common text before its hints: the groups hold every
+    hint once, each containing its group's text, so a file is selected again exactly when a hint
+    occurs. Its loop answers keyword arguments and dict values itself: same as check_node."""
+    import ast
+
+    from secreview.rules import secrets
+
+    grouped = [hint for common, hints in secrets._HINT_GROUPS for hint in hints if common in hint]
+    assert sorted(grouped) == sorted(secrets._HINTS)
+    slack = "xoxb-" + "1234567890-" + "Zq8Wv2Lk9Rt4Yp7N"
+    github = "ghp_" + "Zq8Wv2Lk9Rt4Yp7NxC3bM6dF1gH5jK0sA2eQ"
+    sources = (f'a = "{slack}"\nb = "high through the night, it goes"\n',
+               f'token = "{github}"\nmsg = "through the night it goes on"\n',
+               'msg = "through the night it goes on and on"\nb = b"\\x00abcd"\n',
+               'f(password="q7Vd-2mKx!Lr9", default="Zx81-pq0Lm3vB7", secret=1)\n'
+               'parser.add_argument("--token", default="Zx81-pq0Lm3vB7")\n'
+               'd = {"token": "9fJ2kLp0QwErTy7u", "x": y, "secret": name, "pw": "q7Vd-2mKx!Lr9"}\n'
+               'g(**{"password": "q7Vd-2mKx!Lr9"})\n')
+    for source in sources:
+        with_select, every_node = _select_check("SR502", source, ast.Constant)
+        assert with_select == every_node, source
+    assert len(_select_check("SR502", sources[0], ast.Constant)[0]) == 1
+    assert len(_select_check("SR502", sources[3], ast.Constant)[0]) == 4
+
+
 def test_sql_runner_names_and_select():
     """SR104: the spelt-out runner test agrees with _RUNNER_NAME, the joined-names shortcut of
     _runners with the test per name, and select (handle arguments found all at once) with
