@@ -246,6 +246,26 @@ def test_hardcoded_secret_hint_groups_and_shortcuts():
     assert len(_select_check("SR502", sources[3], ast.Constant)[0]) == 4
 
 
+def test_image_format_select_matches_check_node():
+    """SR921's select (runner names by set intersection, helper names only when a called name
+    holds "qemu_img_info") keeps what check_node reports on."""
+    import ast
+
+    source = ('from oslo_concurrency import processutils\n'
+              'def qemu_img_info(path, format=None):\n'
+              '    return processutils.execute("qemu-img", "info", path)\n'
+              'def f(path, images):\n'
+              '    processutils.execute("qemu-img", "convert", path, "out")\n'
+              '    images.privileged_qemu_img_info(path)\n'
+              '    qemu_img_info(path)\n'
+              '    my_qemu_img_info_x(path)\n'
+              '    other(path)\n')
+    for text in (source, source.replace("execute", "run_it"), "other(1)\n"):
+        with_select, every_node = _select_check("SR921", text, ast.Call)
+        assert with_select == every_node
+    assert len(_select_check("SR921", source, ast.Call)[0]) == 4
+
+
 def test_sql_runner_names_and_select():
     """SR104: the spelt-out runner test agrees with _RUNNER_NAME, the joined-names shortcut of
     _runners with the test per name, and select (handle arguments found all at once) with
