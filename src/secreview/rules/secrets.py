@@ -405,11 +405,12 @@ _HINTS = ("PRIVATE KEY-----", *dict.fromkeys(hint for hint, _, _ in _HINTED))
 # _HINTS grouped under a shorter text each hint of the group contains: select searches a file's
 # joined long strings for the group's text first, and for its hints only on a hit. One scan for
 # "xox" instead of four for the Slack prefixes, one for "IA" (rare: upper case) instead of two,
-# one for "gh" instead of four (it does occur in prose: "through", "high", then all four).
+# one for "gh" instead of four (it does occur in prose: "through", "high", then all four), and a
+# search for one character, much the quickest, before "eyJ" and "AIza" ("J" and "z" are rare).
 _HINT_GROUPS = (("PRIVATE KEY-----", ("PRIVATE KEY-----",)), ("IA", ("AKIA", "ASIA")),
                 ("gh", ("ghp_", "gho_", "ghs_", "ghu_")), ("github_pat_", ("github_pat_",)),
-                ("xox", ("xoxa-", "xoxb-", "xoxp-", "xoxr-")), ("sk_live_", ("sk_live_",)), ("AIza", ("AIza",)),
-                ("eyJ", ("eyJ",)))  # tests/test_registry.py checks these are _HINTS, each in its group's text
+                ("xox", ("xoxa-", "xoxb-", "xoxp-", "xoxr-")), ("sk_live_", ("sk_live_",)), ("z", ("AIza",)),
+                ("J", ("eyJ",)))  # tests/test_registry.py checks these are _HINTS, each in its group's text
 _PEM = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----((?:[^-]|-(?!----))*)")
 _PEM_BODY = re.compile(r"[A-Za-z0-9+/=]")
 
@@ -606,8 +607,8 @@ _GETTERS = frozenset({"get", "getenv", "setdefault", "pop"})
 _LAST_DICT: list = [None, {}]
 
 
-def _secret_keys(node: ast.Dict) -> dict[int, str]:
-    """Value node id -> constant string key, for the keys that name a credential (_secret_name:
+def _secret_keys(node: ast.Dict) -> dict[ast.AST, str]:
+    """Value node -> constant string key (nodes hash and compare by identity), for the keys that name a credential (_secret_name:
     a value under any other key is not reported). Remembers the last dict, whose values are
     visited one after another, so a large literal table costs linear rather than quadratic time.
     Only constant values are looked up (the constants SR502 checks), so the other values are left
@@ -616,7 +617,7 @@ def _secret_keys(node: ast.Dict) -> dict[int, str]:
     if _LAST_DICT[0] is not node:
         _LAST_DICT[0] = node
         Constant = ast.Constant
-        _LAST_DICT[1] = {id(v): k.value for k, v in zip(node.keys, node.values)
+        _LAST_DICT[1] = {v: k.value for k, v in zip(node.keys, node.values)
                          if type(v) is Constant and type(k) is Constant and type(k.value) is str
                          and _secret_name(k.value)}
     return _LAST_DICT[1]
@@ -630,7 +631,7 @@ def _bound_name(ctx: FileContext, const: ast.Constant, parent: ast.AST | None) -
     """(name, how) for the name a string constant is bound to, or (None, ""). ``parent`` is the
     constant's parent node; the most frequent parents (dict displays and calls) come first."""
     if isinstance(parent, ast.Dict):
-        return _secret_keys(parent).get(id(const)), "is stored under the key"
+        return _secret_keys(parent).get(const), "is stored under the key"
     if isinstance(parent, ast.Call):
         if len(parent.args) < 2 or parent.args[1] is not const:
             return None, ""
@@ -793,7 +794,7 @@ class HardcodedSecret(Rule):
             if kind is Dict:
                 if parent is not last_dict:
                     last_dict, secret_values = parent, _secret_keys(parent)
-                if id(node) in secret_values:
+                if node in secret_values:
                     kept.append(node)
             elif kind is Call:  # the fallback value of a getter, bound to its first argument
                 args = parent.args
