@@ -282,6 +282,12 @@ def test_sql_runner_names_and_select():
     assert injection._runners(names) == {n for n in names if n and n not in injection._SQL_METHOD_SET
                                          and injection._runner_name(n)}
     assert injection._runners(["fetch", "get", "", "execute"]) == set()
+    # the names holding a needle, cut out of the joined names: at either end, twice, two needles
+    many = ["query", "a_query_b", "sqlsql", "db_query_sql", "exec", "run_exec", "Exec_it", "xdb_", "get",
+            "QUERY_ALL", "db_rows", "do_sql", "fetch", "queue", "my_db", "it_exec_x"]
+    for names_now in (many, many[::-1], many[:1], many[-3:], ["ſql", *many]):
+        assert injection._runners(names_now) == {n for n in names_now if n and n not in injection._SQL_METHOD_SET
+                                                 and injection._runner_name(n)}
     source = ('def f(cur, conn, name, session):\n'
               '    get_rows(cur, "SELECT * FROM t WHERE a = \'%s\'" % name)\n'
               '    helper(conn, f"DELETE FROM t WHERE id = {name}")\n'
