@@ -238,12 +238,15 @@ def test_hardcoded_secret_hint_groups_and_shortcuts():
                'f(password="q7Vd-2mKx!Lr9", default="Zx81-pq0Lm3vB7", secret=1)\n'
                'parser.add_argument("--token", default="Zx81-pq0Lm3vB7")\n'
                'd = {"token": "9fJ2kLp0QwErTy7u", "x": y, "secret": name, "pw": "q7Vd-2mKx!Lr9"}\n'
-               'g(**{"password": "q7Vd-2mKx!Lr9"})\n')
+               'g(**{"password": "q7Vd-2mKx!Lr9"})\n'
+               'user, password = "admin", "q7Vd-2mKx!Lr9"\n'
+               'pair = ("password", "q7Vd-2mKx!Lr9")\n'
+               'for password in ("q7Vd-2mKx!Lr9", "Zx81-pq0Lm3vB7"):\n    pass\n')
     for source in sources:
         with_select, every_node = _select_check("SR502", source, ast.Constant)
         assert with_select == every_node, source
     assert len(_select_check("SR502", sources[0], ast.Constant)[0]) == 1
-    assert len(_select_check("SR502", sources[3], ast.Constant)[0]) == 4
+    assert len(_select_check("SR502", sources[3], ast.Constant)[0]) == 5
 
 
 def test_image_format_select_matches_check_node():

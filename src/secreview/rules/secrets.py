@@ -608,9 +608,10 @@ _LAST_DICT: list = [None, {}]
 
 
 def _secret_keys(node: ast.Dict) -> dict[ast.AST, str]:
-    """Value node -> constant string key (nodes hash and compare by identity), for the keys that name a credential (_secret_name:
-    a value under any other key is not reported). Remembers the last dict, whose values are
-    visited one after another, so a large literal table costs linear rather than quadratic time.
+    """Value node -> constant string key (nodes hash and compare by identity), for the keys that
+    name a credential (_secret_name: a value under any other key is not reported). Remembers the
+    last dict, whose values are visited one after another, so a large literal table costs linear
+    rather than quadratic time.
     Only constant values are looked up (the constants SR502 checks), so the other values are left
     out before their key is named, and the exact type tests suffice: parsing makes only
     ast.Constant nodes, holding exact str values."""
@@ -766,6 +767,7 @@ class HardcodedSecret(Rule):
         _bound_name. Bytes are all kept."""
         parent_of = ctx.index.parents.get
         Dict, Call, Constant, keyword = ast.Dict, ast.Call, ast.Constant, ast.keyword
+        Tuple, Assign = ast.Tuple, ast.Assign
         last_dict, secret_values = None, {}
         kept = []
         add_long = longs.append if longs is not None else None
@@ -805,6 +807,10 @@ class HardcodedSecret(Rule):
                         kept.append(node)
             elif kind is keyword and parent.arg != "default":  # _bound_name's answer: the keyword
                 if _secret_name(parent.arg) is not None:
+                    kept.append(node)
+            elif kind is Tuple:  # _bound_name names only an element of a tuple that is assigned
+                if type(parent_of(parent)) is Assign \
+                        and _secret_name(_bound_name(ctx, node, parent)[0]) is not None:
                     kept.append(node)
             elif kind in _BINDING_PARENTS:
                 if _secret_name(_bound_name(ctx, node, parent)[0]) is not None:
