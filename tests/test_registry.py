@@ -220,6 +220,55 @@ def test_hardcoded_secret_select_both_paths():
     assert len(_select_check("SR502", named + key, ast.Constant)[0]) == 5
 
 
+def test_hardcoded_secret_hint_groups_and_shortcuts():
+    """SR502's select searches a group's common text before its hints: the groups hold every
+    hint once, each containing its group's text, so a file is selected again exactly when a hint
+    occurs. Its loop answers keyword arguments and dict values itself: same as check_node."""
+    import ast
+
+    from secreview.rules import secrets
+
+    grouped = [hint for common, hints in secrets._HINT_GROUPS for hint in hints if common in hint]
+    assert sorted(grouped) == sorted(secrets._HINTS)
+    slack = "xoxb-" + "1234567890-" + "Zq8Wv2Lk9Rt4Yp7N"
+    github = "ghp_" + "Zq8Wv2Lk9Rt4Yp7NxC3bM6dF1gH5jK0sA2eQ"
+    sources = (f'a = "{slack}"\nb = "high through the night, it goes"\n',
+               f'token = "{github}"\nmsg = "through the night it goes on"\n',
+               'msg = "through the night it goes on and on"\nb = b"\\x00abcd"\n',
+               'f(password="q7Vd-2mKx!Lr9", default="Zx81-pq0Lm3vB7", secret=1)\n'
+               'parser.add_argument("--token", default="Zx81-pq0Lm3vB7")\n'
+               'd = {"token": "9fJ2kLp0QwErTy7u", "x": y, "secret": name, "pw": "q7Vd-2mKx!Lr9"}\n'
+               'g(**{"password": "q7Vd-2mKx!Lr9"})\n'
+               'user, password = "admin", "q7Vd-2mKx!Lr9"\n'
+               'pair = ("password", "q7Vd-2mKx!Lr9")\n'
+               'for password in ("q7Vd-2mKx!Lr9", "Zx81-pq0Lm3vB7"):\n    pass\n')
+    for source in sources:
+        with_select, every_node = _select_check("SR502", source, ast.Constant)
+        assert with_select == every_node, source
+    assert len(_select_check("SR502", sources[0], ast.Constant)[0]) == 1
+    assert len(_select_check("SR502", sources[3], ast.Constant)[0]) == 5
+
+
+def test_image_format_select_matches_check_node():
+    """SR921's select (runner names by set intersection, helper names only when a called name
+    holds "qemu_img_info") keeps what check_node reports on."""
+    import ast
+
+    source = ('from oslo_concurrency import processutils\n'
+              'def qemu_img_info(path, format=None):\n'
+              '    return processutils.execute("qemu-img", "info", path)\n'
+              'def f(path, images):\n'
+              '    processutils.execute("qemu-img", "convert", path, "out")\n'
+              '    images.privileged_qemu_img_info(path)\n'
+              '    qemu_img_info(path)\n'
+              '    my_qemu_img_info_x(path)\n'
+              '    other(path)\n')
+    for text in (source, source.replace("execute", "run_it"), "other(1)\n"):
+        with_select, every_node = _select_check("SR921", text, ast.Call)
+        assert with_select == every_node
+    assert len(_select_check("SR921", source, ast.Call)[0]) == 4
+
+
 def test_sql_runner_names_and_select():
     """SR104: the spelt-out runner test agrees with _RUNNER_NAME, the joined-names shortcut of
     _runners with the test per name, and select (handle arguments found all at once) with
@@ -236,6 +285,12 @@ def test_sql_runner_names_and_select():
     assert injection._runners(names) == {n for n in names if n and n not in injection._SQL_METHOD_SET
                                          and injection._runner_name(n)}
     assert injection._runners(["fetch", "get", "", "execute"]) == set()
+    # the names holding a needle, cut out of the joined names: at either end, twice, two needles
+    many = ["query", "a_query_b", "sqlsql", "db_query_sql", "exec", "run_exec", "Exec_it", "xdb_", "get",
+            "QUERY_ALL", "db_rows", "do_sql", "fetch", "queue", "my_db", "it_exec_x"]
+    for names_now in (many, many[::-1], many[:1], many[-3:], ["ſql", *many]):
+        assert injection._runners(names_now) == {n for n in names_now if n and n not in injection._SQL_METHOD_SET
+                                                 and injection._runner_name(n)}
     source = ('def f(cur, conn, name, session):\n'
               '    get_rows(cur, "SELECT * FROM t WHERE a = \'%s\'" % name)\n'
               '    helper(conn, f"DELETE FROM t WHERE id = {name}")\n'

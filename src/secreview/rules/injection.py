@@ -291,10 +291,21 @@ def _runners(names: list[str]) -> set[str]:
     distinct = set(names) - _SQL_METHOD_SET
     distinct.discard("")
     joined = "\0".join(distinct)
-    low = joined.lower()
-    if joined.isascii() and not ("query" in low or "sql" in low or "exec" in low or "db_" in low):
-        return set()
-    return {name for name in distinct if _runner_name(name)}
+    if not joined.isascii():
+        return {name for name in distinct if _runner_name(name)}
+    low = joined.lower()  # ASCII: the same length, so a position in low is one in joined
+    # Only the names holding a needle can be runners: each is cut out of joined around the
+    # needle's occurrences (between the NULs on either side) and tested, the others are not.
+    held = set()
+    for needle in ("query", "sql", "exec", "db_"):
+        at = low.find(needle)
+        while at >= 0:
+            end = low.find("\0", at)
+            if end < 0:
+                end = len(low)
+            held.add(joined[low.rfind("\0", 0, at) + 1:end])
+            at = low.find(needle, end)
+    return {name for name in held if _runner_name(name)}
 
 
 _ARGS = attrgetter("args")

@@ -171,9 +171,18 @@ class ImageFormatNotSpecified(Rule):
     nodes = (ast.Call,)
 
     def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
-        # check_node's first tests, once per called name: a qemu_img_info helper or a command runner
-        return ctx.calls_named(nodes, lambda name: name in _EXEC_NAMES or (
-            "qemu_img_info" in name and _INFO_HELPERS.match(name) is not None))
+        # check_node's first tests, once per called name: a qemu_img_info helper or a command runner.
+        # The runners are found by intersecting the sets, and the helpers looked for only when
+        # one called name holds "qemu_img_info" (searched for once in the names joined by NUL,
+        # which no name holds): the names ctx.calls_named would accept, without a call per name.
+        names = ctx.call_names()
+        distinct = set(names)
+        wanted = distinct & _EXEC_NAMES
+        if "qemu_img_info" in "\0".join(distinct):
+            wanted.update(name for name in distinct if "qemu_img_info" in name and _INFO_HELPERS.match(name))
+        if not wanted:
+            return []
+        return [call for call, name in zip(nodes, names) if name in wanted]
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Call)

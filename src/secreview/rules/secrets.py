@@ -402,6 +402,15 @@ _FORMATS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
 _HINTED = tuple((hint, label, pattern) for label, hints, pattern in _FORMATS for hint in hints)
 # a string _format_match finds a key in holds one of these
 _HINTS = ("PRIVATE KEY-----", *dict.fromkeys(hint for hint, _, _ in _HINTED))
+# _HINTS grouped under a shorter text each hint of the group contains: select searches a file's
+# joined long strings for the group's text first, and for its hints only on a hit. One scan for
+# "xox" instead of four for the Slack prefixes, one for "IA" (rare: upper case) instead of two,
+# one for "gh" instead of four (it does occur in prose: "through", "high", then all four), and a
+# search for one character, much the quickest, before "eyJ" and "AIza" ("J" and "z" are rare).
+_HINT_GROUPS = (("PRIVATE KEY-----", ("PRIVATE KEY-----",)), ("IA", ("AKIA", "ASIA")),
+                ("gh", ("ghp_", "gho_", "ghs_", "ghu_")), ("github_pat_", ("github_pat_",)),
+                ("xox", ("xoxa-", "xoxb-", "xoxp-", "xoxr-")), ("sk_live_", ("sk_live_",)), ("z", ("AIza",)),
+                ("J", ("eyJ",)))  # tests/test_registry.py checks these are _HINTS, each in its group's text
 _PEM = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----((?:[^-]|-(?!----))*)")
 _PEM_BODY = re.compile(r"[A-Za-z0-9+/=]")
 
@@ -598,14 +607,20 @@ _GETTERS = frozenset({"get", "getenv", "setdefault", "pop"})
 _LAST_DICT: list = [None, {}]
 
 
-def _secret_keys(node: ast.Dict) -> dict[int, str]:
-    """Value node id -> constant string key, for the keys that name a credential (_secret_name:
-    a value under any other key is not reported). Remembers the last dict, whose values are
-    visited one after another, so a large literal table costs linear rather than quadratic time."""
+def _secret_keys(node: ast.Dict) -> dict[ast.AST, str]:
+    """Value node -> constant string key (nodes hash and compare by identity), for the keys that
+    name a credential (_secret_name: a value under any other key is not reported). Remembers the
+    last dict, whose values are visited one after another, so a large literal table costs linear
+    rather than quadratic time.
+    Only constant values are looked up (the constants SR502 checks), so the other values are left
+    out before their key is named, and the exact type tests suffice: parsing makes only
+    ast.Constant nodes, holding exact str values."""
     if _LAST_DICT[0] is not node:
         _LAST_DICT[0] = node
-        _LAST_DICT[1] = {id(v): k.value for k, v in zip(node.keys, node.values)
-                         if isinstance(k, ast.Constant) and isinstance(k.value, str) and _secret_name(k.value)}
+        Constant = ast.Constant
+        _LAST_DICT[1] = {v: k.value for k, v in zip(node.keys, node.values)
+                         if type(v) is Constant and type(k) is Constant and type(k.value) is str
+                         and _secret_name(k.value)}
     return _LAST_DICT[1]
 
 
@@ -617,7 +632,7 @@ def _bound_name(ctx: FileContext, const: ast.Constant, parent: ast.AST | None) -
     """(name, how) for the name a string constant is bound to, or (None, ""). ``parent`` is the
     constant's parent node; the most frequent parents (dict displays and calls) come first."""
     if isinstance(parent, ast.Dict):
-        return _secret_keys(parent).get(id(const)), "is stored under the key"
+        return _secret_keys(parent).get(const), "is stored under the key"
     if isinstance(parent, ast.Call):
         if len(parent.args) < 2 or parent.args[1] is not const:
             return None, ""
@@ -736,9 +751,11 @@ class HardcodedSecret(Rule):
         kept = self._select(ctx, nodes, longs)
         if longs:
             joined = "\0".join(longs)
-            for hint in _HINTS:
-                if hint in joined:
-                    return self._select(ctx, nodes, None)
+            for common, hints in _HINT_GROUPS:  # each hint holds its group's text (_HINT_GROUPS)
+                if common in joined:
+                    for hint in hints:
+                        if hint in joined:
+                            return self._select(ctx, nodes, None)
         return kept
 
     def _select(self, ctx: FileContext, nodes: list[ast.AST], longs: list[str] | None) -> list[ast.AST]:
@@ -749,14 +766,15 @@ class HardcodedSecret(Rule):
         parents, dict displays and calls, that is decided on the key alone, before the rest of
         _bound_name. Bytes are all kept."""
         parent_of = ctx.index.parents.get
-        Dict, Call, Constant = ast.Dict, ast.Call, ast.Constant
+        Dict, Call, Constant, keyword = ast.Dict, ast.Call, ast.Constant, ast.keyword
+        Tuple, Assign = ast.Tuple, ast.Assign
         last_dict, secret_values = None, {}
         kept = []
         add_long = longs.append if longs is not None else None
         for node in nodes:
             value = node.value
-            if type(value) is not str:
-                if isinstance(value, (str, bytes)) and len(value) >= 4:
+            if type(value) is not str:  # parsing makes exact str and bytes values, never subclasses
+                if type(value) is bytes and len(value) >= 4:
                     kept.append(node)
                 continue
             size = len(value)
@@ -768,7 +786,7 @@ class HardcodedSecret(Rule):
                 elif _format_match(value):
                     kept.append(node)
                     continue
-            if "://" in value and "@" in value:
+            if "@" in value and "://" in value:  # "@" first: a one-character search is the cheaper
                 kept.append(node)
                 continue
             if " " in value or size > 4096:
@@ -778,7 +796,7 @@ class HardcodedSecret(Rule):
             if kind is Dict:
                 if parent is not last_dict:
                     last_dict, secret_values = parent, _secret_keys(parent)
-                if id(node) in secret_values:
+                if node in secret_values:
                     kept.append(node)
             elif kind is Call:  # the fallback value of a getter, bound to its first argument
                 args = parent.args
@@ -787,6 +805,13 @@ class HardcodedSecret(Rule):
                     if isinstance(key, Constant) and isinstance(key.value, str) \
                             and _secret_name(key.value) is not None:
                         kept.append(node)
+            elif kind is keyword and parent.arg != "default":  # _bound_name's answer: the keyword
+                if _secret_name(parent.arg) is not None:
+                    kept.append(node)
+            elif kind is Tuple:  # _bound_name names only an element of a tuple that is assigned
+                if type(parent_of(parent)) is Assign \
+                        and _secret_name(_bound_name(ctx, node, parent)[0]) is not None:
+                    kept.append(node)
             elif kind in _BINDING_PARENTS:
                 if _secret_name(_bound_name(ctx, node, parent)[0]) is not None:
                     kept.append(node)
