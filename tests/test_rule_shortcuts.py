@@ -318,3 +318,113 @@ def test_join_candidates_match_the_resolving_search():
            "c = posixpath.join(x, y)\nd = ''.join(z)\ne = q.joinpath(x)\nf = o.join\n"
     for ctx in [context(code), *fixture_contexts()]:
         assert list(filesystem._candidate_nodes(ctx)) == list(slow(ctx))
+
+
+def test_threaded_matches_the_module_by_module_search():
+    """_threaded's set and startswith tests, its stop at the first native import and its look at
+    the calls without resolving them give the answer of the first way it was written."""
+    from secreview.rules import concurrency
+
+    def slow(ctx):
+        green = native = False
+        for binding in concurrency.import_bindings(ctx):
+            name = binding.qualname or ""
+            if any(name == m or name.startswith(m + ".") for m in concurrency._THREAD_MODULES):
+                green = True
+            if any(name == m or name.startswith(m + ".") for m in concurrency._NATIVE_THREADS):
+                native = True
+        if not green:
+            for calls in concurrency.function_calls(ctx, "test.calls").values():
+                if any(isinstance(call.func, ast.Attribute) and call.func.attr in concurrency._SPAWNERS
+                       for call, _ in calls):
+                    green = True
+        return green, native
+
+    extra = ["import threadingx\n", "import threading.local\n", "from concurrent import futures\n",
+             "import eventlet\nimport threading\n", "from multiprocessing import pool\n",
+             "import multiprocessing\n", "def f(p):\n    p.spawn_n(g)\n", "from . import threading\n",
+             "import greenlet, _thread\n"]
+    contexts = [context(code) for code in THREADED_CODE + extra] + list(fixture_contexts())
+    answers = set()
+    for ctx in contexts:
+        answer = concurrency._threaded(ctx)
+        assert answer == slow(ctx), ctx.source.text[:80]
+        answers.add(answer)
+    assert answers == {(False, False), (True, False), (True, True)}
+
+
+def test_sr704_select_keeps_what_check_node_can_report():
+    """SR704.select drops every node of a module that _threaded rules out, and the ``if``
+    statements with no membership test; check_node reports none of those."""
+    from secreview.rules import concurrency
+
+    rule = concurrency.UnsynchronizedSharedState()
+    for ctx in [context(code) for code in THREADED_CODE] + list(fixture_contexts()):
+        for node_type in rule.nodes:
+            nodes = ctx.index.of_type(node_type)
+            kept = rule.select(ctx, node_type, nodes)
+            dropped = [node for node in nodes if node not in kept]
+            if not concurrency._threaded(ctx)[0]:
+                assert kept == []
+            if node_type is ast.If:
+                assert all(concurrency._membership_container(node.test) is None for node in dropped
+                           if concurrency._threaded(ctx)[0])
+            before = len(ctx.findings)
+            for node in dropped:
+                rule.check_node(ctx, node)
+            assert len(ctx.findings) == before
+
+
+def test_mapping_origin_turns_down_the_attributes_it_skips():
+    """_mapping_origin returns None for an attribute outside _MAPPING_FIELDS without asking
+    _request_field, which would have found nothing it accepts."""
+    from secreview.rules import availability
+
+    code = ("import flask\nclass H(BaseHTTPRequestHandler):\n    def do_GET(self):\n"
+            "        return self.headers['a'], self.path['b'], self.rfile\n"
+            "def v(request):\n    return request.text['a'], request.path['b'], request.json['c'], request.foo['d']\n")
+    seen = 0
+    for ctx in [context(code), *fixture_contexts()]:
+        for node in ctx.index.of_type(ast.Attribute):
+            if node.attr in availability._MAPPING_FIELDS:
+                continue
+            origin = availability._request_field(ctx, node)
+            seen += origin is not None
+            assert origin is None or origin.framework == "http.server" or origin.field in availability._NOT_MAPPINGS
+            assert availability._mapping_origin(ctx, node) is None
+    assert seen >= 3
+
+
+def test_recursive_functions_match_the_call_by_call_search():
+    """_recursive_functions skips the method calls on anything but ``self`` / ``cls`` before the
+    lookup of their function: it finds what looking up every call finds."""
+    from secreview.rules import availability
+
+    def slow(ctx):
+        result = {}
+        names = {f.name for f in ctx.index.functions}
+        for call in ctx.index.of_type(ast.Call):
+            called = call.func
+            called = called.attr if type(called) is ast.Attribute else called.id if type(called) is ast.Name else ""
+            if called not in names:
+                continue
+            func = ctx.index.function_of(call)
+            if func is None or func.name != called or availability._callee_function(ctx, call) is not func:
+                continue
+            params = [a.arg for a in func.args.args]
+            offset = 1 if params and params[0] in ("self", "cls") and isinstance(call.func, ast.Attribute) else 0
+            for i, arg in enumerate(call.args):
+                if i + offset < len(params) and availability._part_of(ctx, arg, params[i + offset]):
+                    result.setdefault(func, set()).add(i + offset)
+        return result
+
+    code = ("def walk(node):\n    for c in node:\n        walk(c)\n        node.walk(c)\n"
+            "class T:\n    def get(self, d):\n        self.get(d['a'])\n        other.get(d['b'])\n"
+            "    @classmethod\n    def each(cls, d):\n        return [cls.each(v) for v in d.values()]\n"
+            "    def x(self, d):\n        self.y.x(d[1])\n")
+    found = 0
+    for ctx in [context(code), *fixture_contexts()]:
+        fast = availability._recursive_functions(ctx)
+        assert fast == slow(ctx)
+        found += len(fast)
+    assert found >= 3

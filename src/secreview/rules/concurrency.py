@@ -1103,6 +1103,9 @@ _THREAD_MODULES = ("threading", "_thread", "thread", "eventlet", "greenlet", "co
                    "futurist", "multiprocessing.pool", "multiprocessing.dummy", "cotyledon")
 _NATIVE_THREADS = ("threading", "_thread", "thread", "concurrent.futures", "futurist",
                    "multiprocessing.pool", "multiprocessing.dummy")
+_THREAD_SET, _THREAD_DOTTED = frozenset(_THREAD_MODULES), tuple(m + "." for m in _THREAD_MODULES)
+_NATIVE_SET, _NATIVE_DOTTED = frozenset(_NATIVE_THREADS), tuple(m + "." for m in _NATIVE_THREADS)
+assert _NATIVE_SET <= _THREAD_SET  # (_threaded relies on it)
 _SPAWNERS = frozenset({"spawn", "spawn_n", "spawn_after", "spawn_on", "spawn_after_local",
                        "start_new_thread", "submit", "spawn_worker"})
 _MUTABLE_FACTORIES = frozenset({"builtins.dict", "builtins.list", "builtins.set", "collections.defaultdict",
@@ -1115,20 +1118,24 @@ def _threaded(ctx: FileContext) -> tuple[bool, bool]:
     cached = ctx.cache.get("concurrency.threaded")
     if cached is None:
         green = native = False
+        # a name is, or starts with, one of the modules: one set and one startswith test each;
+        # _NATIVE_THREADS is part of _THREAD_MODULES, so a native one is green too and nothing
+        # is left to find after it
         for binding in import_bindings(ctx):
             name = binding.qualname or ""
-            if any(name == m or name.startswith(m + ".") for m in _THREAD_MODULES):
+            if name in _THREAD_SET or name.startswith(_THREAD_DOTTED):
                 green = True
-            if any(name == m or name.startswith(m + ".") for m in _NATIVE_THREADS):
-                native = True
+                if name in _NATIVE_SET or name.startswith(_NATIVE_DOTTED):
+                    native = True
+                    break
         if not green:
-            for calls in function_calls(ctx, "concurrency.calls").values():
-                for call, _ in calls:
-                    func = call.func
-                    if isinstance(func, ast.Attribute) and func.attr in _SPAWNERS:
-                        green = True
-                        break
-                if green:
+            # a call of a spawner method, anywhere in the file: function_calls holds every call
+            # of the index, but also resolves each one's qualified name, which this test does
+            # not need (and which other rules then compute only for the files that want it)
+            for call in ctx.index.of_type(ast.Call):
+                func = call.func
+                if isinstance(func, ast.Attribute) and func.attr in _SPAWNERS:
+                    green = True
                     break
         cached = (green, native)
         ctx.cache["concurrency.threaded"] = cached
@@ -1237,17 +1244,21 @@ class UnsynchronizedSharedState(Rule):
     def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
         # no node of a module that is not threaded (_may_be_threaded, asked once a file: most
         # modules are not), then check_node's test of the statement's shape, on all the
-        # statements of one type at once
+        # statements of one type at once. Past the text test, _threaded itself (the import
+        # bindings and the called method names, no qualified name resolved) rules out most of the
+        # modules left, whose text merely says "thread": check_node reports only when
+        # _threaded(ctx)[0] (both its read-modify-write and its check-then-set paths require it).
         threaded = ctx.cache.get("SR704.may-be-threaded")
         if threaded is None:
-            threaded = ctx.cache["SR704.may-be-threaded"] = _may_be_threaded(ctx)
+            threaded = ctx.cache["SR704.may-be-threaded"] = _may_be_threaded(ctx) and _threaded(ctx)[0]
         if not threaded:
             return []
         if node_type is ast.AugAssign:
             return [node for node in nodes if isinstance(node.op, _COUNTER_OPS)]
         if node_type is ast.Assign:
             return [node for node in nodes if len(node.targets) == 1 and type(node.value) is ast.BinOp]
-        return nodes
+        # an ``if`` with no membership test of a container: check_node does nothing
+        return [node for node in nodes if _membership_container(node.test) is not None]
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         # the cheap test of the statement's shape first, then whether it is in a function
