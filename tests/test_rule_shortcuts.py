@@ -230,9 +230,13 @@ THREADED_CODE = [
 def test_may_be_threaded_holds_for_every_threaded_module():
     from secreview.rules import concurrency
 
-    assert all(any(word in module.partition(".")[0] for word in concurrency._THREAD_WORDS)
-               for module in concurrency._THREAD_MODULES)
-    contexts = [context(code) for code in THREADED_CODE] + list(fixture_contexts())
+    extra = ["import threading.local as t\n", "from concurrent import futures\n", "def f():\n    import eventlet\n",
+             "class C:\n    from multiprocessing import pool\n", "from cotyledon import *\n", "import _thread\n",
+             "def f(p):\n    p.spawn_n(g)\n", "global x\nimport greenlet.x as x\n"]
+    contexts = [context(code) for code in THREADED_CODE + extra] + list(fixture_contexts())
+    for ctx in contexts:  # on the import statements, exactly _threaded's answer from the bindings
+        if not concurrency._SPAWNERS & set(ctx.call_names()):
+            assert concurrency._may_be_threaded(ctx) == concurrency._threaded(ctx)[0], ctx.source.text
     ruled_out = 0
     for ctx in contexts:
         if not concurrency._may_be_threaded(ctx):
@@ -240,6 +244,9 @@ def test_may_be_threaded_holds_for_every_threaded_module():
             ruled_out += 1
     assert ruled_out > 10
     assert not concurrency._may_be_threaded(context("x = 1\n"))
+    assert not concurrency._may_be_threaded(context("from . import threading\nimport threadingx\n"))
+    # an index that did not collect the import statements: no module is ruled out
+    assert concurrency._may_be_threaded(context("x = 1\n", frozenset({ast.Call})))
 
 
 def test_import_bindings_are_every_scope_s_imports():
@@ -428,3 +435,4 @@ def test_recursive_functions_match_the_call_by_call_search():
         assert fast == slow(ctx)
         found += len(fast)
     assert found >= 3
+
