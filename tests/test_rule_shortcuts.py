@@ -436,3 +436,32 @@ def test_recursive_functions_match_the_call_by_call_search():
         found += len(fast)
     assert found >= 3
 
+
+def test_sr913_reports_what_the_constant_test_first_reports():
+    """SR913.check_node tests for a side to report before it tests for a constant side: the
+    findings are those of the first order on every fixture."""
+    from secreview.rules import exposure
+
+    class First(exposure.TimingUnsafeCompare):
+        def check_node(self, ctx, node):
+            if len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq)) \
+                    and (exposure._constantish(ctx, node.left) or exposure._constantish(ctx, node.comparators[0])):
+                return
+            super().check_node(ctx, node)
+
+    code = ("import hmac\ndef f(key, sig, api_key, TOKEN):\n    a = hmac.new(key).hexdigest() == sig\n"
+            "    b = api_key == API_KEY\n    c = sig == None\n    d = TOKEN == api_key\n    e = len(sig) == 3\n")
+    reported = 0
+    for make in (lambda: [context(code)], fixture_contexts):
+        fast = [(f.location, f.message, f.confidence) for ctx in make() for f in _run(exposure.TimingUnsafeCompare(), ctx)]
+        slow = [(f.location, f.message, f.confidence) for ctx in make() for f in _run(First(), ctx)]
+        assert fast == slow
+        reported += len(fast)
+    assert reported >= 2
+
+
+def _run(rule, ctx):
+    for node in ctx.index.of_type(ast.Compare):
+        rule.check_node(ctx, node)
+    return ctx.findings
+

@@ -777,12 +777,15 @@ class TimingUnsafeCompare(Rule):
         if len(node.ops) != 1 or not isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
             return
         left, right = node.left, node.comparators[0]
-        if _constantish(ctx, left) or _constantish(ctx, right):
-            return
-        # what there is to report, before the walk up the ancestors (which only rules it out)
+        # what there is to report first (an HMAC side, a side named as a secret: few comparisons
+        # have one), then the test that a side is constant, which rules a comparison out but costs
+        # more (a binding, a qualified name), and the walk up the ancestors; all of them are pure
+        # tests that only return, so their order does not change what is reported
         hmac_side = _is_hmac_value(ctx, left) or _is_hmac_value(ctx, right)
         named = [(side, found) for side in (left, right) if (found := compare_word(_value_name(side))) is not None]
         if not hmac_side and not named:
+            return
+        if _constantish(ctx, left) or _constantish(ctx, right):
             return
         for anc in ctx.index.ancestors(node):
             if isinstance(anc, ast.Assert):
