@@ -465,3 +465,46 @@ def _run(rule, ctx):
         rule.check_node(ctx, node)
     return ctx.findings
 
+
+def test_sr606_select_keeps_the_functions_with_join_candidates():
+    """SR606.select drops the functions that have no join site candidate, on which check_node
+    returns at once; it keeps the others."""
+    from secreview.rules import filesystem
+
+    rule = filesystem.PathJoinedUnderRootUnchecked()
+    kept_some = dropped_some = False
+    for ctx in fixture_contexts():
+        for node_type in (ast.FunctionDef, ast.AsyncFunctionDef):
+            nodes = ctx.index.of_type(node_type)
+            kept = rule.select(ctx, node_type, nodes)
+            assert kept == [node for node in nodes if filesystem._site_candidates(ctx).get(node)]
+            kept_some |= bool(kept)
+            dropped_some |= len(kept) < len(nodes)
+    assert kept_some and dropped_some
+
+
+def test_sr912_reports_what_asking_for_the_handler_first_reports():
+    """SR912.check_node asks whether the function answers a request only at a return or a render
+    call: the findings are those of asking it first, on every fixture."""
+    from secreview.rules import exposure
+
+    class First(exposure.ExceptionTextToCaller):
+        def check_node(self, ctx, node):
+            exposure._handler_function(ctx, ctx.index.function_of(node))
+            super().check_node(ctx, node)
+
+    def run(rule, ctx):
+        for node in ctx.index.of_type(ast.ExceptHandler):
+            rule.check_node(ctx, node)
+        return [(f.location, f.message) for f in ctx.findings]
+
+    code = ("def view(request):\n    try:\n        x()\n    except Exception as e:\n        return str(e)\n"
+            "def other(a):\n    try:\n        x()\n    except Exception as e:\n        return str(e)\n"
+            "def page(request):\n    try:\n        x()\n    except Exception as e:\n        render(request, 'a', {'e': str(e)})\n")
+    reported = 0
+    for make in (lambda: [context(code)], fixture_contexts):
+        fast = [found for ctx in make() for found in run(exposure.ExceptionTextToCaller(), ctx)]
+        slow = [found for ctx in make() for found in run(First(), ctx)]
+        assert fast == slow
+        reported += len(fast)
+    assert reported >= 2
