@@ -361,7 +361,7 @@ def test_threaded_matches_the_module_by_module_search():
 
 
 def test_sr704_select_keeps_what_check_node_can_report():
-    """SR704.select drops every node of a module that _threaded rules out, and the ``if``
+    """SR704.select drops every node of a module that _may_be_threaded rules out, and the ``if``
     statements with no membership test; check_node reports none of those."""
     from secreview.rules import concurrency
 
@@ -371,11 +371,10 @@ def test_sr704_select_keeps_what_check_node_can_report():
             nodes = ctx.index.of_type(node_type)
             kept = rule.select(ctx, node_type, nodes)
             dropped = [node for node in nodes if node not in kept]
-            if not concurrency._threaded(ctx)[0]:
+            if not concurrency._may_be_threaded(ctx):
                 assert kept == []
-            if node_type is ast.If:
-                assert all(concurrency._membership_container(node.test) is None for node in dropped
-                           if concurrency._threaded(ctx)[0])
+            elif node_type is ast.If:
+                assert all(concurrency._membership_container(node.test) is None for node in dropped)
             before = len(ctx.findings)
             for node in dropped:
                 rule.check_node(ctx, node)

@@ -1263,13 +1263,11 @@ class UnsynchronizedSharedState(Rule):
     def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
         # no node of a module that is not threaded (_may_be_threaded, asked once a file: most
         # modules are not), then check_node's test of the statement's shape, on all the
-        # statements of one type at once. Past the text test, _threaded itself (the import
-        # bindings and the called method names, no qualified name resolved) rules out most of the
-        # modules left, whose text merely says "thread": check_node reports only when
-        # _threaded(ctx)[0] (both its read-modify-write and its check-then-set paths require it).
+        # statements of one type at once. (_may_be_threaded answers as _threaded(ctx)[0] does
+        # for the imports, so asking _threaded here as well spares little: measured not to pay.)
         threaded = ctx.cache.get("SR704.may-be-threaded")
         if threaded is None:
-            threaded = ctx.cache["SR704.may-be-threaded"] = _may_be_threaded(ctx) and _threaded(ctx)[0]
+            threaded = ctx.cache["SR704.may-be-threaded"] = _may_be_threaded(ctx)
         if not threaded:
             return []
         if node_type is ast.AugAssign:
