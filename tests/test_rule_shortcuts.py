@@ -230,9 +230,13 @@ THREADED_CODE = [
 def test_may_be_threaded_holds_for_every_threaded_module():
     from secreview.rules import concurrency
 
-    assert all(any(word in module.partition(".")[0] for word in concurrency._THREAD_WORDS)
-               for module in concurrency._THREAD_MODULES)
-    contexts = [context(code) for code in THREADED_CODE] + list(fixture_contexts())
+    extra = ["import threading.local as t\n", "from concurrent import futures\n", "def f():\n    import eventlet\n",
+             "class C:\n    from multiprocessing import pool\n", "from cotyledon import *\n", "import _thread\n",
+             "def f(p):\n    p.spawn_n(g)\n", "global x\nimport greenlet.x as x\n"]
+    contexts = [context(code) for code in THREADED_CODE + extra] + list(fixture_contexts())
+    for ctx in contexts:  # on the import statements, exactly _threaded's answer from the bindings
+        if not concurrency._SPAWNERS & set(ctx.call_names()):
+            assert concurrency._may_be_threaded(ctx) == concurrency._threaded(ctx)[0], ctx.source.text
     ruled_out = 0
     for ctx in contexts:
         if not concurrency._may_be_threaded(ctx):
@@ -240,6 +244,9 @@ def test_may_be_threaded_holds_for_every_threaded_module():
             ruled_out += 1
     assert ruled_out > 10
     assert not concurrency._may_be_threaded(context("x = 1\n"))
+    assert not concurrency._may_be_threaded(context("from . import threading\nimport threadingx\n"))
+    # an index that did not collect the import statements: no module is ruled out
+    assert concurrency._may_be_threaded(context("x = 1\n", frozenset({ast.Call})))
 
 
 def test_import_bindings_are_every_scope_s_imports():
@@ -337,3 +344,185 @@ def test_holds_answers_as_a_search_of_the_text_once_per_word():
         assert ctx.holds(word) == (word in source.text)
         assert ctx.holds(word) == (word in source.text)  # (the second answer from the memo)
     assert ctx._holds == {"verify": True, "verify_mode": True, "wrap_socket": False, "ssl.": True, "\n": True}
+
+
+def test_threaded_matches_the_module_by_module_search():
+    """_threaded's set and startswith tests, its stop at the first native import and its look at
+    the calls without resolving them give the answer of the first way it was written."""
+    from secreview.rules import concurrency
+
+    def slow(ctx):
+        green = native = False
+        for binding in concurrency.import_bindings(ctx):
+            name = binding.qualname or ""
+            if any(name == m or name.startswith(m + ".") for m in concurrency._THREAD_MODULES):
+                green = True
+            if any(name == m or name.startswith(m + ".") for m in concurrency._NATIVE_THREADS):
+                native = True
+        if not green:
+            for calls in concurrency.function_calls(ctx, "test.calls").values():
+                if any(isinstance(call.func, ast.Attribute) and call.func.attr in concurrency._SPAWNERS
+                       for call, _ in calls):
+                    green = True
+        return green, native
+
+    extra = ["import threadingx\n", "import threading.local\n", "from concurrent import futures\n",
+             "import eventlet\nimport threading\n", "from multiprocessing import pool\n",
+             "import multiprocessing\n", "def f(p):\n    p.spawn_n(g)\n", "from . import threading\n",
+             "import greenlet, _thread\n"]
+    contexts = [context(code) for code in THREADED_CODE + extra] + list(fixture_contexts())
+    answers = set()
+    for ctx in contexts:
+        answer = concurrency._threaded(ctx)
+        assert answer == slow(ctx), ctx.source.text[:80]
+        answers.add(answer)
+    assert answers == {(False, False), (True, False), (True, True)}
+
+
+def test_sr704_select_keeps_what_check_node_can_report():
+    """SR704.select drops every node of a module that _may_be_threaded rules out, and the ``if``
+    statements with no membership test; check_node reports none of those."""
+    from secreview.rules import concurrency
+
+    rule = concurrency.UnsynchronizedSharedState()
+    for ctx in [context(code) for code in THREADED_CODE] + list(fixture_contexts()):
+        for node_type in rule.nodes:
+            nodes = ctx.index.of_type(node_type)
+            kept = rule.select(ctx, node_type, nodes)
+            dropped = [node for node in nodes if node not in kept]
+            if not concurrency._may_be_threaded(ctx):
+                assert kept == []
+            elif node_type is ast.If:
+                assert all(concurrency._membership_container(node.test) is None for node in dropped)
+            before = len(ctx.findings)
+            for node in dropped:
+                rule.check_node(ctx, node)
+            assert len(ctx.findings) == before
+
+
+def test_mapping_origin_turns_down_the_attributes_it_skips():
+    """_mapping_origin returns None for an attribute outside _MAPPING_FIELDS without asking
+    _request_field, which would have found nothing it accepts."""
+    from secreview.rules import availability
+
+    code = ("import flask\nclass H(BaseHTTPRequestHandler):\n    def do_GET(self):\n"
+            "        return self.headers['a'], self.path['b'], self.rfile\n"
+            "def v(request):\n    return request.text['a'], request.path['b'], request.json['c'], request.foo['d']\n")
+    seen = 0
+    for ctx in [context(code), *fixture_contexts()]:
+        for node in ctx.index.of_type(ast.Attribute):
+            if node.attr in availability._MAPPING_FIELDS:
+                continue
+            origin = availability._request_field(ctx, node)
+            seen += origin is not None
+            assert origin is None or origin.framework == "http.server" or origin.field in availability._NOT_MAPPINGS
+            assert availability._mapping_origin(ctx, node) is None
+    assert seen >= 3
+
+
+def test_recursive_functions_match_the_call_by_call_search():
+    """_recursive_functions skips the method calls on anything but ``self`` / ``cls`` before the
+    lookup of their function: it finds what looking up every call finds."""
+    from secreview.rules import availability
+
+    def slow(ctx):
+        result = {}
+        names = {f.name for f in ctx.index.functions}
+        for call in ctx.index.of_type(ast.Call):
+            called = call.func
+            called = called.attr if type(called) is ast.Attribute else called.id if type(called) is ast.Name else ""
+            if called not in names:
+                continue
+            func = ctx.index.function_of(call)
+            if func is None or func.name != called or availability._callee_function(ctx, call) is not func:
+                continue
+            params = [a.arg for a in func.args.args]
+            offset = 1 if params and params[0] in ("self", "cls") and isinstance(call.func, ast.Attribute) else 0
+            for i, arg in enumerate(call.args):
+                if i + offset < len(params) and availability._part_of(ctx, arg, params[i + offset]):
+                    result.setdefault(func, set()).add(i + offset)
+        return result
+
+    code = ("def walk(node):\n    for c in node:\n        walk(c)\n        node.walk(c)\n"
+            "class T:\n    def get(self, d):\n        self.get(d['a'])\n        other.get(d['b'])\n"
+            "    @classmethod\n    def each(cls, d):\n        return [cls.each(v) for v in d.values()]\n"
+            "    def x(self, d):\n        self.y.x(d[1])\n")
+    found = 0
+    for ctx in [context(code), *fixture_contexts()]:
+        fast = availability._recursive_functions(ctx)
+        assert fast == slow(ctx)
+        found += len(fast)
+    assert found >= 3
+
+
+def test_sr913_reports_what_the_constant_test_first_reports():
+    """SR913.check_node tests for a side to report before it tests for a constant side: the
+    findings are those of the first order on every fixture."""
+    from secreview.rules import exposure
+
+    class First(exposure.TimingUnsafeCompare):
+        def check_node(self, ctx, node):
+            if len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq)) \
+                    and (exposure._constantish(ctx, node.left) or exposure._constantish(ctx, node.comparators[0])):
+                return
+            super().check_node(ctx, node)
+
+    code = ("import hmac\ndef f(key, sig, api_key, TOKEN):\n    a = hmac.new(key).hexdigest() == sig\n"
+            "    b = api_key == API_KEY\n    c = sig == None\n    d = TOKEN == api_key\n    e = len(sig) == 3\n")
+    reported = 0
+    for make in (lambda: [context(code)], fixture_contexts):
+        fast = [(f.location, f.message, f.confidence) for ctx in make() for f in _run(exposure.TimingUnsafeCompare(), ctx)]
+        slow = [(f.location, f.message, f.confidence) for ctx in make() for f in _run(First(), ctx)]
+        assert fast == slow
+        reported += len(fast)
+    assert reported >= 2
+
+
+def _run(rule, ctx):
+    for node in ctx.index.of_type(ast.Compare):
+        rule.check_node(ctx, node)
+    return ctx.findings
+
+
+def test_sr606_select_keeps_the_functions_with_join_candidates():
+    """SR606.select drops the functions that have no join site candidate, on which check_node
+    returns at once; it keeps the others."""
+    from secreview.rules import filesystem
+
+    rule = filesystem.PathJoinedUnderRootUnchecked()
+    kept_some = dropped_some = False
+    for ctx in fixture_contexts():
+        for node_type in (ast.FunctionDef, ast.AsyncFunctionDef):
+            nodes = ctx.index.of_type(node_type)
+            kept = rule.select(ctx, node_type, nodes)
+            assert kept == [node for node in nodes if filesystem._site_candidates(ctx).get(node)]
+            kept_some |= bool(kept)
+            dropped_some |= len(kept) < len(nodes)
+    assert kept_some and dropped_some
+
+
+def test_sr912_reports_what_asking_for_the_handler_first_reports():
+    """SR912.check_node asks whether the function answers a request only at a return or a render
+    call: the findings are those of asking it first, on every fixture."""
+    from secreview.rules import exposure
+
+    class First(exposure.ExceptionTextToCaller):
+        def check_node(self, ctx, node):
+            exposure._handler_function(ctx, ctx.index.function_of(node))
+            super().check_node(ctx, node)
+
+    def run(rule, ctx):
+        for node in ctx.index.of_type(ast.ExceptHandler):
+            rule.check_node(ctx, node)
+        return [(f.location, f.message) for f in ctx.findings]
+
+    code = ("def view(request):\n    try:\n        x()\n    except Exception as e:\n        return str(e)\n"
+            "def other(a):\n    try:\n        x()\n    except Exception as e:\n        return str(e)\n"
+            "def page(request):\n    try:\n        x()\n    except Exception as e:\n        render(request, 'a', {'e': str(e)})\n")
+    reported = 0
+    for make in (lambda: [context(code)], fixture_contexts):
+        fast = [found for ctx in make() for found in run(exposure.ExceptionTextToCaller(), ctx)]
+        slow = [found for ctx in make() for found in run(First(), ctx)]
+        assert fast == slow
+        reported += len(fast)
+    assert reported >= 2

@@ -1686,16 +1686,24 @@ def _function_guards(ctx: FileContext, func: ast.AST) -> tuple[set[object], set[
     return found
 
 
+# request fields that are not a mapping of the client's (a path, a stream, a length, a text)
+_NOT_MAPPINGS = ("path", "path_info", "stream", "body_file", "content_length", "text", "query_string")
+# The fields _mapping_origin can accept: _request_field answers only for an attribute of
+# REQUEST_DATA, or with framework "http.server" (which _mapping_origin turns down), and its field
+# is the attribute's name; so an attribute outside this set is turned down before the lookups.
+_MAPPING_FIELDS = REQUEST_DATA - frozenset(_NOT_MAPPINGS)
+
+
 def _mapping_origin(ctx: FileContext, expr: ast.AST, depth: int = 0) -> Origin | None:
     """``expr`` is a mapping the client built: a request's query, form or JSON body, the result
     of ``json.loads`` on request data, or an element of one of those."""
     if depth > 8:
         return None
     if isinstance(expr, ast.Attribute):
+        if expr.attr not in _MAPPING_FIELDS:
+            return None  # (most attributes: no lookup of the request object below)
         origin = _request_field(ctx, expr)
-        if origin is None or origin.framework == "http.server" or origin.field in ("path", "path_info", "stream",
-                                                                                     "body_file", "content_length",
-                                                                                     "text", "query_string"):
+        if origin is None or origin.framework == "http.server" or origin.field in _NOT_MAPPINGS:
             return None
         if origin.framework in _WERKZEUG and origin.field in _WERKZEUG_400:
             return None  # werkzeug answers a missing key with 400 Bad Request
@@ -2175,7 +2183,16 @@ def _recursive_functions(ctx: FileContext) -> dict[ast.AST, set[int]]:
     calls = ctx.index.of_type(ast.Call)
     for call in compress(calls, map(names.__contains__, ctx.call_names())) if names else ():
         called = call.func
-        called = called.attr if type(called) is ast.Attribute else called.id
+        if type(called) is ast.Attribute:
+            # _callee_function finds no function for a method called on anything but a name
+            # ``self`` / ``cls`` (``obj.get(...)`` in a module that defines ``get``: most of the
+            # matches), so the lookup of the enclosing function is spared for those
+            receiver = called.value
+            if type(receiver) is not ast.Name or receiver.id not in ("self", "cls"):
+                continue
+            called = called.attr
+        else:
+            called = called.id
         func = ctx.index.function_of(call)
         if func is None or func.name != called:
             continue

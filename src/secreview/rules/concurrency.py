@@ -1103,6 +1103,9 @@ _THREAD_MODULES = ("threading", "_thread", "thread", "eventlet", "greenlet", "co
                    "futurist", "multiprocessing.pool", "multiprocessing.dummy", "cotyledon")
 _NATIVE_THREADS = ("threading", "_thread", "thread", "concurrent.futures", "futurist",
                    "multiprocessing.pool", "multiprocessing.dummy")
+_THREAD_SET, _THREAD_DOTTED = frozenset(_THREAD_MODULES), tuple(m + "." for m in _THREAD_MODULES)
+_NATIVE_SET, _NATIVE_DOTTED = frozenset(_NATIVE_THREADS), tuple(m + "." for m in _NATIVE_THREADS)
+assert _NATIVE_SET <= _THREAD_SET  # (_threaded relies on it)
 _SPAWNERS = frozenset({"spawn", "spawn_n", "spawn_after", "spawn_on", "spawn_after_local",
                        "start_new_thread", "submit", "spawn_worker"})
 _MUTABLE_FACTORIES = frozenset({"builtins.dict", "builtins.list", "builtins.set", "collections.defaultdict",
@@ -1115,43 +1118,63 @@ def _threaded(ctx: FileContext) -> tuple[bool, bool]:
     cached = ctx.cache.get("concurrency.threaded")
     if cached is None:
         green = native = False
+        # a name is, or starts with, one of the modules: one set and one startswith test each;
+        # _NATIVE_THREADS is part of _THREAD_MODULES, so a native one is green too and nothing
+        # is left to find after it
         for binding in import_bindings(ctx):
             name = binding.qualname or ""
-            if any(name == m or name.startswith(m + ".") for m in _THREAD_MODULES):
+            if _thread_module_name(name):
                 green = True
-            if any(name == m or name.startswith(m + ".") for m in _NATIVE_THREADS):
-                native = True
+                if name in _NATIVE_SET or name.startswith(_NATIVE_DOTTED):
+                    native = True
+                    break
         if not green:
-            for calls in function_calls(ctx, "concurrency.calls").values():
-                for call, _ in calls:
-                    func = call.func
-                    if isinstance(func, ast.Attribute) and func.attr in _SPAWNERS:
-                        green = True
-                        break
-                if green:
+            # a call of a spawner method, anywhere in the file: function_calls holds every call
+            # of the index, but also resolves each one's qualified name, which this test does
+            # not need (and which other rules then compute only for the files that want it)
+            for call in ctx.index.of_type(ast.Call):
+                func = call.func
+                if isinstance(func, ast.Attribute) and func.attr in _SPAWNERS:
+                    green = True
                     break
         cached = (green, native)
         ctx.cache["concurrency.threaded"] = cached
     return cached  # type: ignore[return-value]
 
 
-# The first name of each of _THREAD_MODULES ("threading" and "_thread" hold "thread")
-_THREAD_WORDS = ("thread", "eventlet", "greenlet", "concurrent", "futurist", "multiprocessing", "cotyledon")
+def _thread_module_name(name: str) -> bool:
+    """``name`` is, or starts with, a module of _THREAD_MODULES (_threaded's import test)."""
+    return name in _THREAD_SET or name.startswith(_THREAD_DOTTED)
 
 
 def _may_be_threaded(ctx: FileContext) -> bool:
-    """False only when ``_threaded(ctx)[0]`` is False, told from the text and the called names
-    without looking at every binding or resolving every call.
+    """False only when ``_threaded(ctx)[0]`` is False, told from the import statements and the
+    called names without looking at every binding or resolving every call.
 
-    An import binding's qualified name is written in its import statement: the imported name
-    (``import a.b as c``: ``a.b``; ``import a.b``: ``a``), or the module (with a relative
-    import's dots) and the name (``from a import b``: ``a.b``). One that is, or starts with, a
-    module of _THREAD_MODULES so holds that module's first name as an identifier of the text,
-    which an ASCII text spells as it is (``ast`` normalises others with NFKC). A spawner call
-    has its method name among the called names (``FileContext.call_names``)."""
-    text = ctx.source.text
-    if not text.isascii() or any(word in text for word in _THREAD_WORDS):
+    Each name of an import statement makes one import binding (Index._import, _import_from),
+    whose qualified name is the imported name (``import a.b as c``: ``a.b``; ``import a.b``:
+    ``a``) or the module and the name (``from a import b``: ``a.b``; a relative import keeps its
+    leading dots, which no module of _THREAD_MODULES has); ``from a import *`` makes none. So
+    _threaded's test of the import bindings is this test of the import statements, which the
+    index collects for SR704 (it lists ast.Import among its nodes; ast.ImportFrom is collected
+    for other rules). A spawner call has its method name among the called names
+    (``FileContext.call_names``). Were the statements not collected (an index made for other
+    rules), every module may be threaded."""
+    index = ctx.index
+    collected = index._collect  # (the node types it was made to collect; None for all)
+    if collected is not None and not (ast.Import in collected and ast.ImportFrom in collected):
         return True
+    for node in index.of_type(ast.Import):
+        for alias in node.names:  # type: ignore[attr-defined]
+            if _thread_module_name(alias.name if alias.asname else alias.name.partition(".")[0]):
+                return True
+    for node in index.of_type(ast.ImportFrom):
+        if node.level:  # type: ignore[attr-defined]
+            continue
+        base = node.module  # type: ignore[attr-defined]
+        for alias in node.names:  # type: ignore[attr-defined]
+            if alias.name != "*" and _thread_module_name(f"{base}.{alias.name}"):
+                return True
     return not _SPAWNERS.isdisjoint(ctx.call_names())
 
 
@@ -1223,7 +1246,9 @@ class UnsynchronizedSharedState(Rule):
     severity = Level.MEDIUM
     confidence = Level.MEDIUM
     fix = "Hold a lock (`with lock:` or `@utils.synchronized`) around the read and the write, or use an atomic operation."
-    nodes = (ast.AugAssign, ast.Assign, ast.If)
+    # ast.Import and ast.ImportFrom only so that the index collects the import statements for
+    # _may_be_threaded: select() keeps none of them
+    nodes = (ast.AugAssign, ast.Assign, ast.If, ast.Import, ast.ImportFrom)
     # Every finding needs _threaded(ctx)[0]: an import of one of _THREAD_MODULES, whose import
     # statement names it (``concurrent.futures`` as ``futures``, ``multiprocessing.pool`` /
     # ``.dummy`` with ``multiprocessing``, ``threading`` / ``_thread`` / ``thread``; a relative
@@ -1231,13 +1256,15 @@ class UnsynchronizedSharedState(Rule):
     # _SPAWNERS (``spawn*``, ``start_new_thread``, ``submit``). No ``needs`` text prefilter: its
     # nine case-blind searches of every file (on a lower-cased copy) cost more than the shape
     # tests of select() they spared (nova: 0.03-0.05 s more with it; measured 2026-11-27).
-    # select() asks _may_be_threaded instead: case-sensitive searches of the text and the
-    # called names, which rule out most files before any node is looked at.
+    # select() asks _may_be_threaded instead: the names of the import statements (the text
+    # searches it made before cost more: nova 7 x 25 MB of text) and the called names, which rule
+    # out most files before any node is looked at.
 
     def select(self, ctx: FileContext, node_type: type, nodes: list[ast.AST]) -> list[ast.AST]:
         # no node of a module that is not threaded (_may_be_threaded, asked once a file: most
         # modules are not), then check_node's test of the statement's shape, on all the
-        # statements of one type at once
+        # statements of one type at once. (_may_be_threaded answers as _threaded(ctx)[0] does
+        # for the imports, so asking _threaded here as well spares little: measured not to pay.)
         threaded = ctx.cache.get("SR704.may-be-threaded")
         if threaded is None:
             threaded = ctx.cache["SR704.may-be-threaded"] = _may_be_threaded(ctx)
@@ -1247,7 +1274,10 @@ class UnsynchronizedSharedState(Rule):
             return [node for node in nodes if isinstance(node.op, _COUNTER_OPS)]
         if node_type is ast.Assign:
             return [node for node in nodes if len(node.targets) == 1 and type(node.value) is ast.BinOp]
-        return nodes
+        if node_type is ast.If:
+            # an ``if`` with no membership test of a container: check_node does nothing
+            return [node for node in nodes if _membership_container(node.test) is not None]
+        return []  # the import statements, collected for _may_be_threaded
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         # the cheap test of the statement's shape first, then whether it is in a function
@@ -1268,13 +1298,15 @@ class UnsynchronizedSharedState(Rule):
             if not _reads(node.value, target):
                 return
             how = "reads and rewrites"
-        else:
+        elif isinstance(node, ast.If):
             function = None
-            if _membership_container(node.test) is not None:  # type: ignore[attr-defined]
+            if _membership_container(node.test) is not None:
                 function = ctx.index.function_of(node)  # (no container: _check_then_set does nothing)
             if function is not None:
                 self._check_then_set(ctx, node, function)
             return
+        else:
+            return  # an import statement (collected for _may_be_threaded)
         what = self._shared(ctx, target, function, counter=True)
         if what is None or not _threaded(ctx)[0] or self._locked(ctx, node, function):
             return

@@ -535,19 +535,27 @@ class ExceptionTextToCaller(Rule):
             return
         exc_name = node.name
         func = ctx.index.function_of(node)
-        handler_func = _handler_function(ctx, func)
+        # whether the function answers a request (_handler_function, a pure test) is asked only
+        # where it decides: at a return of a value or a render call (most handlers have neither)
+        handler_func: bool | None = None
         for sub in _walk_handler(node):
-            if isinstance(sub, ast.Return) and sub.value is not None and handler_func:
-                text = _exception_text(ctx, sub.value, exc_name)
-                if text is not None:
-                    self._report(ctx, sub, text, "returns it to the caller as the response")
-                    return
+            if isinstance(sub, ast.Return) and sub.value is not None:
+                if handler_func is None:
+                    handler_func = _handler_function(ctx, func)
+                if handler_func:
+                    text = _exception_text(ctx, sub.value, exc_name)
+                    if text is not None:
+                        self._report(ctx, sub, text, "returns it to the caller as the response")
+                        return
             if isinstance(sub, ast.Call):
                 name = ctx.qualname(sub.func) or ctx.text(sub.func, 60)
                 if not _RESPONSE_CALLS.search(name) or name.startswith(("logging.", "LOG.")):
                     continue
-                if name.endswith(("render", "render_template")) and not handler_func:
-                    continue
+                if name.endswith(("render", "render_template")):
+                    if handler_func is None:
+                        handler_func = _handler_function(ctx, func)
+                    if not handler_func:
+                        continue
                 for arg in [*sub.args, *(kw.value for kw in sub.keywords)]:
                     text = _exception_text(ctx, arg, exc_name)
                     if text is not None:
@@ -777,12 +785,15 @@ class TimingUnsafeCompare(Rule):
         if len(node.ops) != 1 or not isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
             return
         left, right = node.left, node.comparators[0]
-        if _constantish(ctx, left) or _constantish(ctx, right):
-            return
-        # what there is to report, before the walk up the ancestors (which only rules it out)
+        # what there is to report first (an HMAC side, a side named as a secret: few comparisons
+        # have one), then the test that a side is constant, which rules a comparison out but costs
+        # more (a binding, a qualified name), and the walk up the ancestors; all of them are pure
+        # tests that only return, so their order does not change what is reported
         hmac_side = _is_hmac_value(ctx, left) or _is_hmac_value(ctx, right)
         named = [(side, found) for side in (left, right) if (found := compare_word(_value_name(side))) is not None]
         if not hmac_side and not named:
+            return
+        if _constantish(ctx, left) or _constantish(ctx, right):
             return
         for anc in ctx.index.ancestors(node):
             if isinstance(anc, ast.Assert):

@@ -1508,7 +1508,10 @@ class PathJoinedUnderRootUnchecked(Rule):
         # for _site_candidates), and none in test or generated code
         if node_type not in (ast.FunctionDef, ast.AsyncFunctionDef) or ctx.context in ("test", "generated"):
             return []
-        return nodes
+        # and check_node's test of the function's join site candidates (found once per file):
+        # a function with none (most of them) is not checked
+        candidates = _site_candidates(ctx)
+        return [node for node in nodes if node in candidates]
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
