@@ -28,6 +28,7 @@ def _py2_hints() -> tuple[re.Pattern[str], ...]:
     )
 
 
+_ASCII_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")  # str.splitlines' other ASCII breaks
 _PY2_MESSAGES = ("Missing parentheses in call to", "leading zeros in decimal integer")
 
 
@@ -44,6 +45,7 @@ class SourceFile:
     # how the file was read, when a reader should know: a Python 2 file read leniently has
     # ``text`` adapted to Python 3 syntax line by line (secreview.source.py2) and a note saying so
     notes: tuple[Note, ...] = ()
+    _line_count: int | None = field(default=None, repr=False)
 
     @property
     def lines(self) -> list[str]:
@@ -53,7 +55,17 @@ class SourceFile:
 
     @property
     def line_count(self) -> int:
-        return len(self.lines)
+        """``len(self.lines)``, without splitting the text when only the count is wanted (every
+        file's result holds it; most files never need their lines): in ASCII text with no line
+        break but "\n" (``str.splitlines`` also breaks at "\r", "\v", "\f" and "\x1c"-"\x1e"),
+        the "\n"s, and one more for a last line without one."""
+        if self._line_count is None:
+            text = self.text
+            if self._lines is None and text.isascii() and not any(brk in text for brk in _ASCII_BREAKS):
+                self._line_count = text.count("\n") + (not text.endswith("\n") if text else 0)
+            else:
+                self._line_count = len(self.lines)
+        return self._line_count
 
     def line(self, number: int) -> str:
         """Text of a 1-based line, or '' past the end."""
