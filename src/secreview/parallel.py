@@ -288,16 +288,17 @@ def rerun_many_for(options: engine.Options):
         global _RERUN_STATE
         if jobs <= 1 or len(items) < MIN_RERUNS_FOR_POOL or _context().get_start_method() != "fork":
             return [rerun(*item) for item in items]
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
         _RERUN_STATE = (rerun, items)
         try:
             workers = min(jobs, len(items))
             # the biggest files first, spread over the workers; results come back by index
             order = sorted(range(len(items)), key=lambda i: -items[i][0].lines)
-            from concurrent.futures import ProcessPoolExecutor
-
             with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
                 done = dict(zip(order, pool.map(_rerun_one, order, chunksize=1)))
-        except (OSError, _broken_pool()):  # no processes to be had: do it here
+        except (OSError, BrokenProcessPool):  # no processes to be had: do it here
             return [rerun(*item) for item in items]
         finally:
             _RERUN_STATE = None
@@ -310,12 +311,6 @@ def _rerun_one(i: int):
     assert _RERUN_STATE is not None
     rerun, items = _RERUN_STATE
     return rerun(*items[i])
-
-
-def _broken_pool() -> type[Exception]:
-    from concurrent.futures.process import BrokenProcessPool
-
-    return BrokenProcessPool
 
 
 def _context():

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from secreview.model import Finding, Level, Location, TraceStep
 from secreview.source.index import Binding, Candidate, Index
-from secreview.source.parse import SourceFile
+from secreview.source.parse import OTHER_ASCII_BREAKS, SourceFile
 
 DOC_SECTIONS = ("What it finds", "Why it is dangerous", "Example", "Safe alternative", "References")
 
@@ -24,7 +24,7 @@ NOT_CONSTANT = object()
 
 # Line breaks of str.splitlines besides "\n" (see FileContext.word_lines), those an ASCII text
 # may hold first; a search for each character is much faster than one for a character class.
-_OTHER_BREAKS = ("\r", "\x0c", "\x0b", "\x1c", "\x1d", "\x1e")
+_OTHER_BREAKS = OTHER_ASCII_BREAKS
 _OTHER_BREAKS_UNICODE = ("\x85", "\u2028", "\u2029")
 
 

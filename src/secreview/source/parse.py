@@ -28,7 +28,8 @@ def _py2_hints() -> tuple[re.Pattern[str], ...]:
     )
 
 
-_ASCII_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")  # str.splitlines' other ASCII breaks
+# the ASCII characters other than "\n" at which str.splitlines breaks a line
+OTHER_ASCII_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e")
 _PY2_MESSAGES = ("Missing parentheses in call to", "leading zeros in decimal integer")
 
 
@@ -61,7 +62,7 @@ class SourceFile:
         the "\n"s, and one more for a last line without one."""
         if self._line_count is None:
             text = self.text
-            if self._lines is None and text.isascii() and not any(brk in text for brk in _ASCII_BREAKS):
+            if self._lines is None and text.isascii() and not any(brk in text for brk in OTHER_ASCII_BREAKS):
                 self._line_count = text.count("\n") + (not text.endswith("\n") if text else 0)
             else:
                 self._line_count = len(self.lines)
