@@ -115,6 +115,25 @@ def test_a_damaged_cache_file_is_detected_and_rebuilt(tree, parses, capsys, dama
     assert (out, err, parses) == (expected, "", [])  # rebuilt and working again
 
 
+def test_a_cache_of_another_format_is_rebuilt_with_a_note_that_says_so(tree, parses, capsys):
+    cache_dir = tree / "cache"
+    _, expected, _ = review(capsys, "--cache-dir", str(cache_dir))
+    db = cache_dir / cache_mod.DB_NAME
+    conn = sqlite3.connect(db)  # as an older secreview would have left it
+    conn.execute(f"PRAGMA user_version = {cache_mod.FORMAT - 1}")
+    conn.commit()
+    conn.close()
+    parses.clear()
+    code, out, err = review(capsys, "--cache-dir", str(cache_dir))
+    assert out == expected
+    assert len(parses) == 4  # nothing of the other format is read
+    assert err == (f"secreview: note: the cache {db} was written by another version of secreview (cache format "
+                   f"{cache_mod.FORMAT - 1}; this version uses format {cache_mod.FORMAT}) and has been rebuilt\n")
+    parses.clear()
+    _, out, err = review(capsys, "--cache-dir", str(cache_dir))
+    assert (out, err, parses) == (expected, "", [])  # rebuilt in this format and working again
+
+
 def test_a_damaged_entry_is_a_miss_and_is_replaced(tree, parses, capsys):
     cache_dir = tree / "cache"
     _, expected, _ = review(capsys, "--cache-dir", str(cache_dir))

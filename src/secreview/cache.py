@@ -380,8 +380,19 @@ class Cache:
                     conn.execute("CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, engine TEXT NOT NULL, "
                                  "checksum TEXT NOT NULL, data TEXT NOT NULL) WITHOUT ROWID")
                     conn.execute("COMMIT")
-                elif app_id != _APPLICATION_ID or version != FORMAT or "results" not in tables:
-                    raise sqlite3.DatabaseError("not a secreview cache of this format")
+                elif app_id == _APPLICATION_ID and version != FORMAT:
+                    # ours, written by another secreview (an older one, or a newer one run on the
+                    # same folder): nothing is damaged; its entries are of no use to this version
+                    conn.close()
+                    conn = None
+                    if attempt == 2:  # still there: the old file could not be removed
+                        self._give_up(sqlite3.DatabaseError(f"a cache of format {version} that cannot be replaced"))
+                        return
+                    self._discard(f"the cache {self.path} was written by another version of secreview "
+                                  f"(cache format {version}; this version uses format {FORMAT}) and has been rebuilt")
+                    continue
+                elif app_id != _APPLICATION_ID or "results" not in tables:
+                    raise sqlite3.DatabaseError("not a secreview cache")
                 self._conn = conn
                 return
             except sqlite3.DatabaseError as exc:
