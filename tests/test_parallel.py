@@ -311,3 +311,59 @@ def test_the_store_is_the_same_whether_workers_or_this_process_encode(many, caps
             rows[jobs] = sorted(conn.execute("SELECT key, data FROM results"))
     assert len(rows["1"]) == 43  # the 42 files and the run's final output
     assert rows["1"] == rows["2"]
+
+
+class _Round:
+    """Stand-ins for a round of the cross-module step: ``lines`` orders the files."""
+
+    def __init__(self, lines: int):
+        self.lines = lines
+
+
+def _pid_and_double(result, table, demand):
+    return os.getpid(), result.lines * 2, table, demand
+
+
+def test_a_round_of_reruns_is_shared_between_this_process_and_a_worker(monkeypatch):
+    items = [(_Round(n), f"table{n}", frozenset({n})) for n in range(12)]
+    monkeypatch.setattr(parallel, "MIN_RERUNS_FOR_POOL", 2)
+    main_pid = os.getpid()
+
+    def rerun_here_slowly(*item):
+        if os.getpid() == main_pid:  # slower here than in the worker: the worker surely gets some
+            time.sleep(0.02)
+        return _pid_and_double(*item)
+
+    done = parallel.rerun_many_for(engine.Options(jobs=2))(rerun_here_slowly, items)
+    assert [d[1:] for d in done] == [(n * 2, f"table{n}", frozenset({n})) for n in range(12)]  # in item order
+    pids = {d[0] for d in done}
+    assert main_pid in pids and len(pids) == 2  # this process and one worker: jobs - 1 forked
+    assert parallel._RERUN_STATE is None
+
+
+def test_a_worker_dying_in_a_round_of_reruns_costs_only_time(monkeypatch):
+    items = [(_Round(n), None, frozenset()) for n in range(10)]
+    main_pid = os.getpid()
+
+    def rerun(result, table, demand):
+        if os.getpid() != main_pid:
+            os._exit(3)  # the worker dies on its first file
+        time.sleep(0.01)
+        return result.lines
+
+    monkeypatch.setattr(parallel, "MIN_RERUNS_FOR_POOL", 2)
+    assert parallel.rerun_many_for(engine.Options(jobs=2))(rerun, items) == list(range(10))
+
+
+def test_a_small_round_or_one_job_reruns_here_in_order(monkeypatch):
+    items = [(_Round(n), None, frozenset()) for n in range(5)]
+    seen = []
+
+    def rerun(result, table, demand):
+        seen.append((os.getpid(), result.lines))
+        return result.lines
+
+    assert parallel.rerun_many_for(engine.Options(jobs=2))(rerun, items) == list(range(5))  # under MIN_RERUNS_FOR_POOL
+    monkeypatch.setattr(parallel, "MIN_RERUNS_FOR_POOL", 2)
+    assert parallel.rerun_many_for(engine.Options(jobs=1))(rerun, items) == list(range(5))
+    assert seen == [(os.getpid(), n) for n in range(5)] * 2

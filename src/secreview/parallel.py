@@ -276,12 +276,14 @@ def _tune_gc() -> None:
 
 
 MIN_RERUNS_FOR_POOL = 8  # fewer files than this are re-analysed in this process
-_RERUN_STATE = None  # (rerun, items) inherited by forked workers of the cross-module step
+# (rerun, items, order, next position in order) inherited by forked workers of the cross-module step
+_RERUN_STATE = None
 
 
 def rerun_many_for(options: engine.Options):
-    """How the cross-module step re-analyses a round's files: in worker processes when more
-    than one job is allowed, the platform forks, and the round is big enough; else in order."""
+    """How the cross-module step re-analyses a round's files: by this process and jobs - 1
+    forked worker processes together when more than one job is allowed, the platform forks, and
+    the round is big enough; else in order, here."""
     jobs = effective_jobs(getattr(options, "jobs", 1))
 
     def rerun_many(rerun, items: list) -> list:
@@ -291,26 +293,42 @@ def rerun_many_for(options: engine.Options):
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        _RERUN_STATE = (rerun, items)
+        # The biggest files first; each process takes the next file of this order until none
+        # is left. This process takes its share too instead of waiting: one process fewer to
+        # fork per round, and the files it parses stay in its cache for the next round.
+        order = sorted(range(len(items)), key=lambda i: -items[i][0].lines)
+        position = _context().Value("i", 0)
+        _RERUN_STATE = (rerun, items, order, position)
+        done: dict[int, object] = {}
+        workers = min(jobs, len(items)) - 1
         try:
-            workers = min(jobs, len(items))
-            # the biggest files first, spread over the workers; results come back by index
-            order = sorted(range(len(items)), key=lambda i: -items[i][0].lines)
             with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
-                done = dict(zip(order, pool.map(_rerun_one, order, chunksize=1)))
-        except (OSError, BrokenProcessPool):  # no processes to be had: do it here
-            return [rerun(*item) for item in items]
+                shares = [pool.submit(_rerun_share) for _ in range(workers)]
+                done.update(_rerun_share())
+                for share in shares:
+                    done.update(share.result())
+        except (OSError, BrokenProcessPool):  # no processes to be had, or one died: the rest here
+            pass
         finally:
             _RERUN_STATE = None
-        return [done[i] for i in range(len(items))]
+        return [done[i] if i in done else rerun(*items[i]) for i in range(len(items))]
 
     return rerun_many
 
 
-def _rerun_one(i: int):
+def _rerun_share() -> dict[int, object]:
+    """Re-analyse files of the round, taking the next one of the order until none is left."""
     assert _RERUN_STATE is not None
-    rerun, items = _RERUN_STATE
-    return rerun(*items[i])
+    rerun, items, order, position = _RERUN_STATE
+    done = {}
+    while True:
+        with position.get_lock():
+            k = position.value
+            position.value = k + 1
+        if k >= len(order):
+            return done
+        i = order[k]
+        done[i] = rerun(*items[i])
 
 
 def _context():
