@@ -526,3 +526,30 @@ def test_sr912_reports_what_asking_for_the_handler_first_reports():
         assert fast == slow
         reported += len(fast)
     assert reported >= 2
+
+
+def test_sr805_select_keeps_what_check_node_can_report():
+    """SR805.select drops the subscripts of a mapping that _mapping_origin turns down at once (an
+    attribute outside _MAPPING_FIELDS, a subscript, a literal ...): check_node reports none of
+    them, and every subscript it reports on is kept."""
+    from secreview.rules import availability
+
+    rule = availability.UnhandledRequestParse()
+    code = ("import json\nclass C(wsgi.Controller):\n    def update(self, req, id, body):\n"
+            "        a = body['server']\n        b = req.GET['limit']\n        c = self.x['y']\n"
+            "        d = json.loads(req.body)['k']\n        e = {'a': 1}['a']\n        f = [1][0]\n"
+            "        g = req.params['p']['q']\n        h = a['name']\n        return req.foo['z']\n")
+    dropped_seen = kept_seen = 0
+    for ctx in [context(code), *fixture_contexts()]:
+        nodes = ctx.index.of_type(ast.Subscript)
+        kept = rule.select(ctx, ast.Subscript, nodes)
+        dropped = [node for node in nodes if node not in kept]
+        before = len(ctx.findings)
+        for node in dropped:
+            rule.check_node(ctx, node)
+        assert len(ctx.findings) == before
+        for node in kept:
+            rule.check_node(ctx, node)
+        kept_seen += len(ctx.findings) - before
+        dropped_seen += len(dropped)
+    assert kept_seen >= 3 and dropped_seen >= 10

@@ -1922,12 +1922,17 @@ class UnhandledRequestParse(Rule):
         # check_node reports only a subscript whose mapping _mapping_origin finds, and it finds
         # one only in a file that spells ``req`` / ``request`` or ``loads`` (_may_parse_requests):
         # in the others no subscript is looked at. Then check_node's first tests, on all the
-        # subscripts at once.
+        # subscripts at once, and the first test of _mapping_origin on the mapping: it finds an
+        # origin only in a name, a call or an attribute among _MAPPING_FIELDS (a subscript, which
+        # check_node leaves to the inner access, and anything else it turns down at once). The
+        # exact types suffice: parsing makes no subclasses of the ast node types.
         if not _may_parse_requests(ctx):
             return []
-        Load, Slice, Subscript = ast.Load, ast.Slice, ast.Subscript
+        Load, Slice, Name, Call, Attribute = ast.Load, ast.Slice, ast.Name, ast.Call, ast.Attribute
+        fields = _MAPPING_FIELDS
         return [node for node in nodes if type(node.ctx) is Load and not isinstance(node.slice, Slice)
-                and not isinstance(node.value, Subscript)]
+                and ((kind := type(value := node.value)) is Name or kind is Call
+                     or (kind is Attribute and value.attr in fields))]
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Subscript)
