@@ -559,3 +559,29 @@ def test_sr805_select_keeps_what_check_node_can_report():
         kept_seen += len(ctx.findings) - before
         dropped_seen += len(dropped)
     assert kept_seen >= 3 and dropped_seen >= 10
+
+
+def test_sr502_select_drops_only_what_check_node_does_not_report():
+    """SR502.select passes over short words without looking up what they are bound to:
+    _looks_secret turns each down, and check_node reports none of the constants select drops."""
+    from secreview.rules import secrets
+
+    for word in ("name", "Pass", "ACTIVE", "qwErTyU", "éèàüÿ", "ΣΦΧΨΩ", "abcdefg", "zZzZ"):
+        assert word.isalpha() and 4 <= len(word) < 8
+        assert not secrets._looks_secret(word, True) and not secrets._looks_secret(word, False)
+    rule = secrets.HardcodedSecret()
+    code = ("password = 'hunter2x'\nPWD = 'xQzvWkJ'\ntoken = 'Ab3dEf9'\nsecret = 'ÉtéNuit'\n"
+            "def f(api_key='aZ9qR2wX7'):\n    return {'password': 'qwErTyU', 'token': 'r4Nd0mT0k3n'}\n")
+    reported = 0
+    for ctx in [context(code), *fixture_contexts()]:
+        nodes = ctx.index.of_type(ast.Constant)
+        kept = rule.select(ctx, ast.Constant, nodes)
+        dropped = [node for node in nodes if node not in kept]
+        before = len(ctx.findings)
+        for node in dropped:
+            rule.check_node(ctx, node)
+        assert len(ctx.findings) == before
+        for node in kept:
+            rule.check_node(ctx, node)
+        reported += len(ctx.findings) - before
+    assert reported >= 3
