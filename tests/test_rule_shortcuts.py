@@ -327,12 +327,6 @@ def test_join_candidates_match_the_resolving_search():
         assert list(filesystem._candidate_nodes(ctx)) == list(slow(ctx))
 
 
-def test_the_text_gate_words_of_sr401_cover_its_attributes():
-    from secreview.rules import transport
-
-    assert all(any(word in attr for word in transport._ASSIGNED_WORDS) for attr in transport._ASSIGNED_ATTRS)
-
-
 def test_holds_answers_as_a_search_of_the_text_once_per_word():
     from secreview.rules.base import FileContext
     from secreview.source.index import Index
