@@ -200,6 +200,11 @@ def slow_in_request_functions(ctx: FileContext, nodes: list, body_only: bool = F
     ("def f(req):\n    g(req.params)\ndef h(a):\n    g(a)\n", 1),
     # a function that reads a request attribute without taking one
     ("from flask import request\ndef f():\n    g(request.args)\ng(1)\n", 1),
+    # calls on the first and last lines of a taker, in its decorator and default, in a nested
+    # def (not kept: its function takes no request), after a one-line taker, between takers
+    ("@deco(g(1))\ndef f(req, a=g(2)): g(req.params)\ng(3)\n"
+     "def h(request, body):\n    def inner(x):\n        g(x)\n    k(body)\n    return g(\n        4)\n"
+     "g(5)\nclass C:\n    @wsgi.action(g(6))\n    def update(self, req, id, body):\n        return m(id)\n", 9),
 ])
 def test_in_request_functions_matches_the_call_by_call_answer(text, kept):
     ctx = context(text)
