@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterator
 from itertools import compress, repeat
@@ -859,9 +860,16 @@ def _in_request_functions(ctx: FileContext, nodes: list[ast.AST], body_only: boo
         # out all the nodes without looking up each node's function.
         if not takers:
             return []
+        # The function of a node holds it, so a node whose function is a taker lies within the
+        # lines of one, from its first decorator (function_of answers the def for its decorators
+        # and defaults too) to its last line: the nodes outside all of those (most of the calls,
+        # in the files with takers) are dropped without the walk up their parents.
+        starts, ends = _line_spans(takers)
         kept = []
         for node in nodes:
-            if function_of(node) in takers:  # (None is not in it)
+            line = node.lineno
+            at = bisect_right(starts, line) - 1
+            if at >= 0 and line <= ends[at] and function_of(node) in takers:  # (None is not in it)
                 kept.append(node)
         return kept
     verdicts: dict[ast.AST, bool] = {}
@@ -876,6 +884,22 @@ def _in_request_functions(ctx: FileContext, nodes: list[ast.AST], body_only: boo
         if verdict:
             kept.append(node)
     return kept
+
+
+def _line_spans(functions: set[ast.AST]) -> tuple[list[int], list[int]]:
+    """The lines of ``functions`` (defs), each from its first decorator to its last line, as
+    disjoint ranges in order: their first lines and their last lines."""
+    starts: list[int] = []
+    ends: list[int] = []
+    for first, last in sorted((min([f.lineno, *[d.lineno for d in f.decorator_list]]), f.end_lineno or f.lineno)
+                              for f in functions):
+        if ends and first <= ends[-1]:
+            if last > ends[-1]:
+                ends[-1] = last  # a def within (or overlapping) the range before
+        else:
+            starts.append(first)
+            ends.append(last)
+    return starts, ends
 
 
 _ARG = attrgetter("arg")

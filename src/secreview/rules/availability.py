@@ -1922,12 +1922,17 @@ class UnhandledRequestParse(Rule):
         # check_node reports only a subscript whose mapping _mapping_origin finds, and it finds
         # one only in a file that spells ``req`` / ``request`` or ``loads`` (_may_parse_requests):
         # in the others no subscript is looked at. Then check_node's first tests, on all the
-        # subscripts at once.
+        # subscripts at once, and the first test of _mapping_origin on the mapping: it finds an
+        # origin only in a name, a call or an attribute among _MAPPING_FIELDS (a subscript, which
+        # check_node leaves to the inner access, and anything else it turns down at once). The
+        # exact types suffice: parsing makes no subclasses of the ast node types.
         if not _may_parse_requests(ctx):
             return []
-        Load, Slice, Subscript = ast.Load, ast.Slice, ast.Subscript
+        Load, Slice, Name, Call, Attribute = ast.Load, ast.Slice, ast.Name, ast.Call, ast.Attribute
+        fields = _MAPPING_FIELDS
         return [node for node in nodes if type(node.ctx) is Load and not isinstance(node.slice, Slice)
-                and not isinstance(node.value, Subscript)]
+                and ((kind := type(value := node.value)) is Name or kind is Call
+                     or (kind is Attribute and value.attr in fields))]
 
     def check_node(self, ctx: FileContext, node: ast.AST) -> None:
         assert isinstance(node, ast.Subscript)
@@ -2181,6 +2186,8 @@ def _recursive_functions(ctx: FileContext) -> dict[ast.AST, set[int]]:
     # a self-call names its own function: the others are skipped before the (costlier) lookups,
     # all at once on the called names (FileContext.call_names, "" for no name: never a function's)
     calls = ctx.index.of_type(ast.Call)
+    spans: dict[str, list[tuple[int, int]]] = {}
+    by_name: dict[str, list[ast.AST]] | None = None
     for call in compress(calls, map(names.__contains__, ctx.call_names())) if names else ():
         called = call.func
         if type(called) is ast.Attribute:
@@ -2193,6 +2200,25 @@ def _recursive_functions(ctx: FileContext) -> dict[ast.AST, set[int]]:
             called = called.attr
         else:
             called = called.id
+        # The function found below must be named ``called`` and hold the call, so the call lies
+        # within the lines of a def of that name (from its first decorator to its last line:
+        # everything in its subtree does). Most such calls (``self.get()`` in another method)
+        # lie in none, and the walk up the parents to their function is spared. index.functions
+        # holds every def that function_of can return (see access._request_takers).
+        span = spans.get(called)
+        if span is None:
+            if by_name is None:
+                by_name = {}
+                for function in ctx.index.functions:
+                    by_name.setdefault(function.name, []).append(function)
+            span = spans[called] = [(min([f.lineno, *[d.lineno for d in f.decorator_list]]),
+                                     f.end_lineno or f.lineno) for f in by_name[called]]
+        line = call.lineno
+        for first, last in span:
+            if first <= line <= last:
+                break
+        else:
+            continue
         func = ctx.index.function_of(call)
         if func is None or func.name != called:
             continue

@@ -791,6 +791,12 @@ class HardcodedSecret(Rule):
                 continue
             if " " in value or size > 4096:
                 continue
+            if size < 8 and value.isalpha():
+                # _looks_secret takes a value of fewer than 8 characters only when it mixes letters
+                # and digits (no letter is a digit or a space): a short word ("name", "ACTIVE", a
+                # third of the strings here) is never reported, whatever it is bound to, and its
+                # parent is not looked up
+                continue
             parent = parent_of(node)
             kind = type(parent)
             if kind is Dict:

@@ -187,8 +187,9 @@ class TlsVerificationDisabled(Rule):
                 return []
             return [node for node in nodes if node.arg == "cert_reqs"]
         if node_type is ast.Assign:
-            if ascii and not any([ctx.holds(word) for word in _ASSIGNED_WORDS]):
-                return []
+            # No search of the text for the attributes' words first: SR604 (webconfig), which runs
+            # on every file unless it is deselected, finds the file's assigned attributes anyway
+            # (kept in ctx.cache), so three searches of the whole text would only add to its work.
             if _ASSIGNED_ATTRS.isdisjoint(assigned_attributes(ctx, nodes)[0]):
                 return []  # no target ``x.attr`` with one of the attributes
             return [node for node in nodes
@@ -362,9 +363,6 @@ def assigned_attributes(ctx: FileContext, assigns: list[ast.AST]) -> tuple[froze
 # the attributes whose assignment _assignment judges (the qualified name of an attribute ends
 # with the attribute: ``ssl._create_default_https_context``)
 _ASSIGNED_ATTRS = frozenset({"verify", "verify_mode", "check_hostname", "_create_default_https_context"})
-# what a text holding one of _ASSIGNED_ATTRS holds (each attribute contains one of these words;
-# "verify_mode" contains "verify"): one search fewer for the many files that hold none
-_ASSIGNED_WORDS = ("verify", "check_hostname", "_create_default_https_context")
 _SSL_MODULES = frozenset({"ssl", "_ssl"})
 # keywords of a wrap_socket call that ask for verification (or switch it off, which is reported
 # where it is written): a shim given any of them is not assumed to skip the check
