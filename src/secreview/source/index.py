@@ -196,12 +196,20 @@ class Index:
                 if args:
                     for child in args:
                         parents[child] = node
+                # pushed last first; a single one without a reversed copy of its list (most
+                # calls have one argument or one keyword, or none)
                 if keywords:
                     for child in keywords:
                         parents[child] = node
-                    extend(keywords[::-1])
+                    if len(keywords) == 1:
+                        push(keywords[0])
+                    else:
+                        extend(keywords[::-1])
                 if args:
-                    extend(args[::-1])
+                    if len(args) == 1:
+                        push(args[0])
+                    else:
+                        extend(args[::-1])
                 node = func
                 continue
             else:
