@@ -42,9 +42,13 @@ class Scope:
         self.parent = parent
         self.name = name  # dotted qualified name of the scope
         self.bindings: dict[str, list[Binding]] = {}
-        self.globals: set[str] = set()
-        self.nonlocals: set[str] = set()
-        self.stars: list[str] = []  # modules imported with ``from M import *``
+        # the names of the ``global`` and ``nonlocal`` statements of its body: a set once one is
+        # met (few scopes have one; the others share _NO_NAMES, see _open)
+        self.globals: set[str] | frozenset[str] = set()
+        self.nonlocals: set[str] | frozenset[str] = set()
+        # modules imported with ``from M import *`` (into the module scope only: the other
+        # scopes share an empty tuple)
+        self.stars: list[str] | tuple[()] = []
 
     @property
     def is_function(self) -> bool:
@@ -52,6 +56,26 @@ class Scope:
 
     def __repr__(self) -> str:
         return f"<Scope {self.kind} {self.name}>"
+
+
+_NO_NAMES: frozenset[str] = frozenset()
+
+
+def _open(kind: str, node: ast.AST, parent: Scope, name: str) -> Scope:
+    """A Scope for a def, class, lambda or comprehension, as ``Scope(kind, node, parent, name)``
+    would make it but without its Python ``__init__`` (see _new) and with the shared empty
+    ``globals``, ``nonlocals`` (_global and _nonlocal give a scope its own set) and ``stars``:
+    the index opens tens of thousands of scopes per project, nearly all without any."""
+    scope = _new(Scope)
+    scope.kind = kind
+    scope.node = node
+    scope.parent = parent
+    scope.name = name
+    scope.bindings = {}
+    scope.globals = _NO_NAMES
+    scope.nonlocals = _NO_NAMES
+    scope.stars = ()
+    return scope
 
 
 class Binding:
@@ -371,7 +395,7 @@ class Index:
         self.functions.append(node)
         qual = f"{scope.name}.{node.name}"
         self._add(scope, node.name, "def", node, (node.lineno, node.col_offset), qual)
-        inner = Scope("function", node, scope, qual)
+        inner = _open("function", node, scope, qual)
         self.inner_scopes[node] = inner
         parents = self.parents
         scopes = self.scopes
@@ -408,7 +432,7 @@ class Index:
             order.append(scope)
 
     def _lambda(self, node: ast.Lambda, scope: Scope):
-        inner = Scope("lambda", node, scope, f"{scope.name}.<lambda>")
+        inner = _open("lambda", node, scope, f"{scope.name}.<lambda>")
         self.inner_scopes[node] = inner
         scopes = self.scopes
         order = self._arguments(node.args, inner, node)
@@ -475,7 +499,7 @@ class Index:
     def _class(self, node: ast.ClassDef, scope: Scope):
         qual = f"{scope.name}.{node.name}"
         self._add(scope, node.name, "class", node, (node.lineno, node.col_offset), qual)
-        inner = Scope("class", node, scope, qual)
+        inner = _open("class", node, scope, qual)
         self.inner_scopes[node] = inner
         parents = self.parents
         scopes = self.scopes
@@ -487,7 +511,7 @@ class Index:
         return order
 
     def _comprehension(self, node, scope: Scope):
-        inner = Scope("comprehension", node, scope, f"{scope.name}.<comprehension>")
+        inner = _open("comprehension", node, scope, f"{scope.name}.<comprehension>")
         self.inner_scopes[node] = inner
         parents = self.parents
         scopes = self.scopes
@@ -521,11 +545,15 @@ class Index:
         return order
 
     def _global(self, node: ast.Global, scope: Scope):
-        scope.globals.update(node.names)
+        if scope.globals is _NO_NAMES:
+            scope.globals = set()
+        scope.globals.update(node.names)  # type: ignore[union-attr]
         return None
 
     def _nonlocal(self, node: ast.Nonlocal, scope: Scope):
-        scope.nonlocals.update(node.names)
+        if scope.nonlocals is _NO_NAMES:
+            scope.nonlocals = set()
+        scope.nonlocals.update(node.names)  # type: ignore[union-attr]
         return None
 
     def _except(self, node: ast.ExceptHandler, scope: Scope):
