@@ -353,7 +353,25 @@ class Index:
         else:
             kind, end = "other", name
         pos = (end.end_lineno or end.lineno, end.end_col_offset or 0)  # as _end(end)
-        self._add(scope, name.id, kind, parent or name, pos, None, value)
+        if scope.globals or scope.nonlocals:  # the binding may belong to another scope
+            self._add(scope, name.id, kind, parent or name, pos, None, value)
+            return
+        # _add inlined for the scope itself (the most frequent binding: one per name assigned)
+        ident = name.id
+        binding = _new(Binding)  # see _new
+        binding.name = ident
+        binding.kind = kind
+        binding.node = parent or name
+        binding.pos = pos
+        binding.scope = scope
+        binding.qualname = None
+        binding.value = value
+        bindings = scope.bindings
+        found = bindings.get(ident)
+        if found is None:
+            bindings[ident] = [binding]
+        else:
+            found.append(binding)
 
     def _bind_attribute(self, node: ast.Attribute, scope: Scope) -> None:
         owner = node.value
