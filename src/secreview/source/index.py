@@ -289,7 +289,10 @@ class Index:
                             for child in kids:
                                 parents[child] = node
                         node = kids[0]
-                        if len(kids) > 1:
+                        count = len(kids)
+                        if count == 2:  # (a Subscript, a UnaryOp, ...) without a reversed copy
+                            push(kids[1])
+                        elif count > 2:
                             extend(kids[:0:-1])
                         continue
                 else:
