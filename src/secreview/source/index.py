@@ -34,21 +34,21 @@ Pos = tuple[int, int]
 
 
 class Scope:
-    __slots__ = ("kind", "node", "parent", "name", "bindings", "globals", "nonlocals", "stars")
+    """A module, class, function, lambda or comprehension scope (made by the index: _open)."""
 
-    def __init__(self, kind: str, node: ast.AST, parent: Scope | None, name: str):
-        self.kind = kind  # module | class | function | lambda | comprehension
-        self.node = node
-        self.parent = parent
-        self.name = name  # dotted qualified name of the scope
-        self.bindings: dict[str, list[Binding]] = {}
-        # the names of the ``global`` and ``nonlocal`` statements of its body: a set once one is
-        # met (few scopes have one; the others share _NO_NAMES, see _open)
-        self.globals: set[str] | frozenset[str] = set()
-        self.nonlocals: set[str] | frozenset[str] = set()
-        # modules imported with ``from M import *`` (into the module scope only: the other
-        # scopes share an empty tuple)
-        self.stars: list[str] | tuple[()] = []
+    __slots__ = ("kind", "node", "parent", "name", "bindings", "globals", "nonlocals", "stars")
+    kind: str  # module | class | function | lambda | comprehension
+    node: ast.AST
+    parent: Scope | None
+    name: str  # dotted qualified name of the scope
+    bindings: dict[str, list[Binding]]
+    # the names of the ``global`` and ``nonlocal`` statements of its body: a set once one is met
+    # (few scopes have one; the others share _NO_NAMES)
+    globals: set[str] | frozenset[str]
+    nonlocals: set[str] | frozenset[str]
+    # modules imported with ``from M import *`` (into the module scope only: the other scopes
+    # share an empty tuple)
+    stars: list[str] | tuple[()]
 
     @property
     def is_function(self) -> bool:
@@ -61,12 +61,11 @@ class Scope:
 _NO_NAMES: frozenset[str] = frozenset()
 
 
-def _open(kind: str, node: ast.AST, parent: Scope, name: str) -> Scope:
-    """A Scope for a def, class, lambda or comprehension, as ``Scope(kind, node, parent, name)``
-    would make it but without its Python ``__init__`` (see _new) and with the shared empty
-    ``globals``, ``nonlocals`` (_global and _nonlocal give a scope its own set) and ``stars``:
-    the index opens tens of thousands of scopes per project, nearly all without any."""
-    scope = _new(Scope)
+def _open(kind: str, node: ast.AST, parent: Scope | None, name: str) -> Scope:
+    """A new scope, with the shared empty ``globals``, ``nonlocals`` (_global and _nonlocal give
+    a scope its own set) and ``stars`` (Index.__init__ gives the module scope its list): the
+    index opens tens of thousands of scopes per project, nearly all without any."""
+    scope = Scope()  # see Binding
     scope.kind = kind
     scope.node = node
     scope.parent = parent
@@ -79,28 +78,24 @@ def _open(kind: str, node: ast.AST, parent: Scope, name: str) -> Scope:
 
 
 class Binding:
-    """One place where a name gets a value."""
+    """One place where a name gets a value.
+
+    The index makes one per bound name (in _add, _bind_target and _arguments) and fills its slots
+    itself: a class without ``__init__`` is the cheapest to instantiate (``Binding()`` costs a
+    quarter less than ``object.__new__(Binding)``, half as much as a Python ``__init__``)."""
 
     __slots__ = ("name", "kind", "node", "pos", "qualname", "value", "scope")
-
-    def __init__(self, name: str, kind: str, node: ast.AST, pos: Pos, scope: Scope,
-                 qualname: str | None = None, value: ast.expr | None = None):
-        self.name = name
-        # import | assign | augassign | loop | with | except | walrus | param | def | class | other
-        self.kind = kind
-        self.node = node  # the statement (or arg / handler) that binds
-        self.pos = pos  # the name is bound from this position on
-        self.scope = scope
-        self.qualname = qualname  # set for imports, defs and classes
-        self.value = value  # the assigned expression, when there is a single one
+    name: str
+    # import | assign | augassign | loop | with | except | walrus | param | def | class | other
+    kind: str
+    node: ast.AST  # the statement (or arg / handler) that binds
+    pos: Pos  # the name is bound from this position on
+    scope: Scope
+    qualname: str | None  # set for imports, defs and classes
+    value: ast.expr | None  # the assigned expression, when there is a single one
 
     def __repr__(self) -> str:
         return f"<Binding {self.kind} {self.name} at {self.pos}>"
-
-
-# The index makes one Binding per bound name: it fills the slots of ``_new(Binding)`` itself
-# (in _add and _arguments), as calling a class with a Python ``__init__`` costs twice as much.
-_new = object.__new__
 
 
 class Candidate(NamedTuple):
@@ -138,7 +133,8 @@ class Index:
         # (class node, attribute) -> values assigned to ``self.attribute`` in that class's methods
         # (None for a value that is not a single expression, e.g. tuple unpacking or ``+=``)
         self.attribute_values: dict[tuple[ast.ClassDef, str], list[ast.expr | None]] = {}
-        self.module_scope = Scope("module", tree, None, module)
+        self.module_scope = _open("module", tree, None, module)
+        self.module_scope.stars = []
         self._collect = collect
         self._qualname_cache: dict[ast.AST, str | None] = {}
         self._binding_cache: dict[ast.Name, Binding | None] = {}
@@ -323,7 +319,7 @@ class Index:
             while outer is not None and not outer.is_function:
                 outer = outer.parent
             scope = outer or self.module_scope
-        binding = _new(Binding)  # see _new
+        binding = Binding()  # see Binding
         binding.name = name
         binding.kind = kind
         binding.node = node
@@ -361,7 +357,7 @@ class Index:
             return
         # _add inlined for the scope itself (the most frequent binding: one per name assigned)
         ident = name.id
-        binding = _new(Binding)  # see _new
+        binding = Binding()  # see Binding
         binding.name = ident
         binding.kind = kind
         binding.node = parent or name
@@ -483,7 +479,7 @@ class Index:
         bindings = inner.bindings
         for arg in all_args:
             name = arg.arg
-            binding = _new(Binding)  # see _new
+            binding = Binding()  # see Binding
             binding.name = name
             binding.kind = "param"
             binding.node = arg
