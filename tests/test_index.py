@@ -132,6 +132,35 @@ def test_global_declaration_binds_module_name():
     """) == {"6:loader.loads": "pickle.loads"}
 
 
+
+def test_global_and_nonlocal_sets_of_a_scope():
+    # scopes share one empty globals / nonlocals until a statement gives them their own set
+    source = textwrap.dedent("""
+        def outer():
+            import json as loader
+            def inner():
+                nonlocal loader
+                import pickle as loader
+            def other():
+                global a
+                global b
+                a = b = 1
+            def plain():
+                pass
+            loader.loads(x)
+        a.run()
+    """)
+    index = Index(ast.parse(source), "mod")
+    scopes = {scope.name: scope for scope in index.inner_scopes.values()}
+    assert scopes["mod.outer.inner"].nonlocals == {"loader"}
+    assert scopes["mod.outer.other"].globals == {"a", "b"}
+    plain = scopes["mod.outer.plain"]
+    assert not plain.globals and not plain.nonlocals and not plain.stars
+    assert scopes["mod.outer.inner"].globals is plain.globals  # still the shared empty one
+    assert scopes["mod.outer"].bindings["loader"][-1].qualname == "pickle"
+    assert [b.scope.name for b in index.module_scope.bindings["a"]] == ["mod"]
+    assert index.module_scope.stars == []
+
 def test_relative_and_star_imports():
     assert calls("""
         from . import utils
