@@ -303,8 +303,9 @@ class ModuleTaint:
     """Taint analysis of one module."""
 
     def __init__(self, ctx: FileContext, spec: SpecIndex, external: ExternalTable | None = None,
-                 demand: frozenset[str] = frozenset()):
+                 demand: frozenset[str] = frozenset(), text_facts: tuple[list[int], bool] | None = None):
         self.ctx = ctx
+        self.text_facts = text_facts  # Demand.text_facts: given, or found by run()
         self.demand = demand  # functions (names within the module) other modules want summaries of
         self.index = ctx.index
         self.spec = spec
@@ -382,8 +383,9 @@ class ModuleTaint:
         # also interpreted when an interpreted one calls it with untrusted data (or with its
         # parameters, when its own summary is applied to untrusted data): right then, before
         # the caller goes on, so that the caller applies the callee's summary (see request()).
-        plan = self._plan = Demand(self, funcs, self.demand)
+        plan = self._plan = Demand(self, funcs, self.demand, self.text_facts)
         needed = plan.initial()
+        self.text_facts = plan.text_facts
         self._position = {func: i for i, func in enumerate(funcs)}
         if self.demand:
             prefix = len(self.module) + 1

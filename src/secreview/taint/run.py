@@ -3,6 +3,7 @@ summaries for the cross-module step, and that step itself."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import replace
 
 from secreview.model import Finding, Level
@@ -42,11 +43,21 @@ _INDEXES: dict[tuple[str, ...], spec_mod.SpecIndex] = {}
 
 
 def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] = (),
-            external: ExternalTable | None = None, demand: frozenset[str] = frozenset()) -> tuple[list[Finding], dict]:
+            external: ExternalTable | None = None, demand: frozenset[str] = frozenset(),
+            previous: dict | None = None) -> tuple[list[Finding], dict]:
     """Taint findings for one file (only for selected flow rules) and its record for the
-    cross-module step. ``demand``: functions of this file whose summaries other files want."""
+    cross-module step. ``demand``: functions of this file whose summaries other files want.
+    ``previous``: the file's record from an earlier analysis (the cross-module step's)."""
     spec = spec_index(extra_specs)
-    module = ModuleTaint(ctx, spec, external, demand)
+    # The searches of the text that choose the functions to analyse (Demand.text_facts) find the
+    # same for the same text: an analysis again reuses them when the text's checksum is the one
+    # the earlier analysis recorded (a file changed on disk since is searched again).
+    text_sum = zlib.crc32(ctx.source.text.encode("utf-8", "surrogatepass"))
+    text_facts = None
+    if previous is not None and previous.get("text_sum") == text_sum and previous.get("text_facts") is not None:
+        offsets, handlers = previous["text_facts"]
+        text_facts = (offsets, handlers)
+    module = ModuleTaint(ctx, spec, external, demand, text_facts)
     hits = module.run()
     findings = []
     seen: dict[tuple, Finding] = {}
@@ -81,7 +92,9 @@ def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] =
               "sanitized_sinks": [list(pos) for pos in sorted(module.sanitized_sinks)],
               # every function, analysed or not, so that other files can ask for its summary
               "functions": sorted(name[prefix:] for name in module.functions),
-              "demanded": sorted(demand)}
+              "demanded": sorted(demand),
+              "text_sum": text_sum,
+              "text_facts": None if module.text_facts is None else list(module.text_facts)}
     return findings, record
 
 
