@@ -430,7 +430,8 @@ def _analyse(code: str, previous: dict | None = None, demand: frozenset[str] = f
 
 def test_an_analysis_again_reuses_the_searches_of_the_same_text(monkeypatch):
     # the cross-module step passes the earlier record: the text's searches (Demand.text_facts)
-    # are taken from it, and the findings and the record are those of a fresh analysis
+    # and its calls are taken from it, and the findings and the record are those of a fresh
+    # analysis
     findings, record = _analyse(_SEARCHED)
     assert record["text_facts"][0] and record["text_facts"][1] is False
     fresh = _analyse(_SEARCHED, demand=frozenset({"helper"}))
@@ -439,6 +440,7 @@ def test_an_analysis_again_reuses_the_searches_of_the_same_text(monkeypatch):
         raise AssertionError("searched the text again")
 
     monkeypatch.setattr(demand_mod.Demand, "_source_offsets", searching)
+    monkeypatch.setattr(analysis_mod.ModuleTaint, "all_unresolved", searching)  # (the calls: the same)
     assert _analyse(_SEARCHED, record) == (findings, record)
     assert _analyse(_SEARCHED, record, frozenset({"helper"})) == fresh
 

@@ -51,12 +51,17 @@ def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] =
     spec = spec_index(extra_specs)
     # The searches of the text that choose the functions to analyse (Demand.text_facts) find the
     # same for the same text: an analysis again reuses them when the text's checksum is the one
-    # the earlier analysis recorded (a file changed on disk since is searched again).
+    # the earlier analysis recorded (a file changed on disk since is searched again); so is the
+    # list of its calls.
     text_sum = zlib.crc32(ctx.source.text.encode("utf-8", "surrogatepass"))
-    text_facts = None
-    if previous is not None and previous.get("text_sum") == text_sum and previous.get("text_facts") is not None:
-        offsets, handlers = previous["text_facts"]
-        text_facts = (offsets, handlers)
+    text_facts = calls = None
+    if previous is not None and previous.get("text_sum") == text_sum:
+        if previous.get("text_facts") is not None:
+            offsets, handlers = previous["text_facts"]
+            text_facts = (offsets, handlers)
+        # the calls into other modules, every call's name resolved (ModuleTaint.all_unresolved),
+        # depend on the text alone too
+        calls = previous.get("calls")
     module = ModuleTaint(ctx, spec, external, demand, text_facts)
     hits = module.run()
     findings = []
@@ -86,7 +91,7 @@ def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] =
     findings.sort(key=Finding.sort_key)
     prefix = len(ctx.index.module) + 1
     record = {"module": ctx.index.module, "summaries": module.exported(),
-              "calls": sorted(module.all_unresolved()),
+              "calls": sorted(module.all_unresolved()) if calls is None else calls,
               "tainted_calls": sorted(module.tainted_external),
               "param_calls": sorted(module.param_external() - module.tainted_external),
               "sanitized_sinks": [list(pos) for pos in sorted(module.sanitized_sinks)],
