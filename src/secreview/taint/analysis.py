@@ -737,13 +737,18 @@ class ExternalTable:
         self.excluded: str | None = None  # a module prefix whose summaries this view leaves out
         # short names of the functions whose result carries untrusted data (see taint/demand.py)
         self.source_returning = source_returning
-        self.tail: dict[str, list[str]] = {}
+        # the keys by their last two parts (``".".join(key.split(".")[-2:])`` of a key with a
+        # dot: what follows its last dot but one, found without splitting every key)
+        tail: dict[str, list[str]] = {}
+        setdefault, rfind = tail.setdefault, str.rfind
         for key in summaries:
-            parts = key.split(".")
-            if len(parts) >= 2:
-                self.tail.setdefault(".".join(parts[-2:]), []).append(key)
-        for keys in self.tail.values():
-            keys.sort()
+            last = rfind(key, ".")
+            if last >= 0:
+                setdefault(key[rfind(key, ".", 0, last) + 1:], []).append(key)
+        for keys in tail.values():
+            if len(keys) > 1:
+                keys.sort()
+        self.tail = tail
 
     def __bool__(self) -> bool:
         return bool(self.full)

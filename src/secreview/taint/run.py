@@ -259,7 +259,7 @@ def _pending(results: list, table: ExternalTable, changed_names: set[str] | None
         if not record.get("tainted_calls") and returning.isdisjoint(names(record)):
             continue  # (most files) _used finds nothing: no call that could use a summary
         module = record.get("module", "")
-        uses = _used(record, table, module)
+        uses = _used(record, table, module, names)
         if uses and (changed_names is None or uses & changed_names):
             pending.append(i)
     return pending
@@ -278,12 +278,23 @@ class _CallNames:
 
     def __init__(self):
         self._found: dict[int, tuple[dict, frozenset[str]]] = {}
+        self._named: dict[int, tuple[dict, dict[str, list[str]]]] = {}
 
     def __call__(self, record: dict) -> frozenset[str]:
         found = self._found.get(id(record))
         if found is None or found[0] is not record:  # (the record is kept: its id stays its own)
             found = self._found[id(record)] = (record, frozenset(
                 name.rsplit(".", 1)[-1] for name in record.get("calls", ())))
+        return found[1]
+
+    def named(self, record: dict) -> dict[str, list[str]]:
+        """The calls the record lists by their short names."""
+        found = self._named.get(id(record))
+        if found is None or found[0] is not record:
+            by_name: dict[str, list[str]] = {}
+            for name in record.get("calls", ()):
+                by_name.setdefault(name.rsplit(".", 1)[-1], []).append(name)
+            found = self._named[id(record)] = (record, by_name)
         return found[1]
 
 
@@ -468,7 +479,7 @@ def _collect(table: dict[str, dict], result) -> None:
         table[name if name.startswith(module) else f"{module}.{name}"] = data
 
 
-def _used(record: dict, table: ExternalTable, module: str) -> set[str]:
+def _used(record: dict, table: ExternalTable, module: str, names: _CallNames | None = None) -> set[str]:
     """Names of other modules' summaries that could change this file's result: functions that
     receive untrusted data here and pass it on or to a sink, and functions that return it."""
     found: set[str] = set()
@@ -479,9 +490,9 @@ def _used(record: dict, table: ExternalTable, module: str) -> set[str]:
             if summary.sinks or any(f.is_param for f in summary.returns):
                 found.add(key)
     returning = table.source_returning  # only these short names can return untrusted data
-    for qualname in record.get("calls", ()):
-        if qualname.rsplit(".", 1)[-1] not in returning:
-            continue
+    # the calls of those short names (the record's calls, looked at by name, not one by one)
+    named = (names or _CallNames()).named(record)
+    for qualname in [qualname for name in returning.intersection(named) for qualname in named[name]]:
         key = table.key(qualname, module)
         if key is not None and not key.startswith(module + "."):
             if any(not f.is_param for f in table.full[key].returns):
