@@ -253,11 +253,9 @@ def _pending(results: list, table: ExternalTable, changed_names: set[str] | None
     """Files to analyse again with the table: those using a summary (that changed)."""
     pending = []
     names = names or _CallNames()
-    returning = table.source_returning
-    for i, result in enumerate(results):
-        record = getattr(result, "taint", None) or {}
-        if not record.get("tainted_calls") and returning.isdisjoint(names(record)):
-            continue  # (most files) _used finds nothing: no call that could use a summary
+    # (most files are not among these: _used finds nothing, no call could use a summary)
+    for i in names.candidates(results, table.source_returning):
+        record = getattr(results[i], "taint", None) or {}
         module = record.get("module", "")
         uses = _used(record, table, module, names)
         if uses and (changed_names is None or uses & changed_names):
@@ -279,6 +277,39 @@ class _CallNames:
     def __init__(self):
         self._found: dict[int, tuple[dict, frozenset[str]]] = {}
         self._named: dict[int, tuple[dict, dict[str, list[str]]]] = {}
+        # for candidates(): the record seen at each position, the positions of the records with
+        # tainted calls, and the positions by the short names their calls have
+        self._seen: list = []
+        self._tainted: set[int] = set()
+        self._calling: dict[str, set[int]] = {}
+
+    def candidates(self, results: list, returning: frozenset[str]) -> list[int]:
+        """Positions of the results whose record lists calls that receive untrusted data or a
+        call of one of the short names ``returning``, in order: ``_may_use`` of each, from an
+        index by short name kept up to date as records change (the cross-module step asks
+        about every file several times, and few files change between its questions)."""
+        seen = self._seen
+        if len(seen) != len(results):
+            seen[:] = [None] * len(results)
+            self._tainted, self._calling = set(), {}
+        records = [getattr(result, "taint", None) for result in results]
+        tainted, calling = self._tainted, self._calling
+        for i in [i for i, (record, before) in enumerate(zip(records, seen)) if record is not before]:
+            before = seen[i]
+            if before:
+                tainted.discard(i)
+                for name in self(before):
+                    calling[name].discard(i)
+            record = seen[i] = records[i]
+            if record:
+                if record.get("tainted_calls"):
+                    tainted.add(i)
+                for name in self(record):
+                    calling.setdefault(name, set()).add(i)
+        found = set(tainted)
+        for name in returning.intersection(calling):
+            found |= calling[name]
+        return sorted(found)
 
     def __call__(self, record: dict) -> frozenset[str]:
         found = self._found.get(id(record))
