@@ -89,6 +89,7 @@ class Demand:
         self._mentioned: dict[str, bool] = {}  # (ASCII text) word -> mentioned
         self._substrings: dict[str, bool] = {}  # word -> occurs as a substring
         self._where: dict[str, list[int]] = {}  # word -> its occurrences
+        self._stems = _spec_facts(mod.spec).stems  # (see _contains, which asks it for every word)
         # Lines are counted on "\n" as ``ast`` counts them; with other line ends (a bare "\r")
         # every function is needed.
         text = self.text
@@ -205,7 +206,7 @@ class Demand:
         not (see _stems)."""
         found = self._substrings.get(word)
         if found is None:
-            stem = _spec_facts(self.mod.spec).stems.get(word)
+            stem = self._stems.get(word)
             found = self._substrings[word] = (stem is None or self._contains(stem)) and word in self.text
         return found
 
