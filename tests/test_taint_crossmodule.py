@@ -251,3 +251,32 @@ def test_the_cross_module_step_in_worker_processes_gives_the_same_review(tmp_pat
     assert pooled.findings == serial.findings
     readers = set(log.read_text().split())
     assert readers - {str(os.getpid())}  # the cross-module step re-read files in worker processes
+
+
+def test_the_files_that_may_use_a_summary_are_kept_up_to_date_as_records_change():
+    # _CallNames.candidates (an index by short name) says what _may_use says of each record
+    import random
+    from types import SimpleNamespace
+
+    from secreview.taint import run as taint_run
+
+    rng = random.Random(7)
+    calls = ["a.run", "b.run", "c.load", "d.fetch", "e.f.get", "get", ".rel.load", "x().read"]
+
+    def record():
+        kind = rng.random()
+        if kind < 0.15:
+            return None
+        if kind < 0.25:
+            return {}
+        return {"calls": sorted(rng.sample(calls, rng.randint(0, 4))),
+                "tainted_calls": ["a.run"] if rng.random() < 0.2 else []}
+
+    names = taint_run._CallNames()
+    results = [SimpleNamespace(taint=record()) for _ in range(40)]
+    for _ in range(30):
+        returning = frozenset(rng.sample(["run", "load", "fetch", "get", "read", "nothing"], rng.randint(0, 3)))
+        expected = [i for i, r in enumerate(results) if taint_run._may_use(r.taint or {}, returning)]
+        assert names.candidates(results, returning) == expected
+        for i in rng.sample(range(len(results)), rng.randint(0, 5)):  # some files analysed again
+            results[i] = SimpleNamespace(taint=record())

@@ -282,10 +282,10 @@ def test_a_failing_cross_module_step_keeps_the_files_and_says_so(tmp_path, monke
     _app(tmp_path, monkeypatch)
     real = taint_run.analyse
 
-    def failing(ctx, selected, extra_specs=(), external=None, demand=frozenset()):
+    def failing(ctx, selected, extra_specs=(), external=None, demand=frozenset(), previous=None):
         if external is not None or demand:  # only the cross-module step passes these
             raise KeyError("boom")
-        return real(ctx, selected, extra_specs, external, demand)
+        return real(ctx, selected, extra_specs, external, demand, previous)
 
     monkeypatch.setattr(taint_run, "analyse", failing)
     review = engine.run(discover.discover(["app"]), Options(jobs=1))
@@ -330,9 +330,9 @@ def test_a_summary_missing_from_the_table_is_fetched_while_the_caller_is_analyse
     analysed: list[tuple[str, bool]] = []
     real = taint_run.analyse
 
-    def counting(ctx, selected, extra_specs=(), external=None, demand=frozenset()):
+    def counting(ctx, selected, extra_specs=(), external=None, demand=frozenset(), previous=None):
         analysed.append((ctx.path, external is not None))
-        return real(ctx, selected, extra_specs, external, demand)
+        return real(ctx, selected, extra_specs, external, demand, previous)
 
     monkeypatch.setattr(taint_run, "analyse", counting)
     review = engine.run(discover.discover(["app"]), Options(jobs=1))
@@ -378,9 +378,9 @@ def test_two_callers_fetching_one_summary_analyse_its_file_once(tmp_path, monkey
     analysed: list[tuple[str, frozenset]] = []
     real = taint_run.analyse
 
-    def counting(ctx, selected, extra_specs=(), external=None, demand=frozenset()):
+    def counting(ctx, selected, extra_specs=(), external=None, demand=frozenset(), previous=None):
         analysed.append((ctx.path, demand))
-        return real(ctx, selected, extra_specs, external, demand)
+        return real(ctx, selected, extra_specs, external, demand, previous)
 
     monkeypatch.setattr(taint_run, "analyse", counting)
     review = engine.run(discover.discover(["app"]), Options(jobs=1))
@@ -399,3 +399,58 @@ def test_two_callers_fetching_one_summary_analyse_its_file_once(tmp_path, monkey
     again = engine.run(discover.discover(["app"]), Options(jobs=1))
     assert analysed.count(("app/sink.py", frozenset({"save"}))) == 2
     assert again == review
+
+
+_SEARCHED = """
+    import os, subprocess
+    from flask import request
+
+    def handler():
+        return tidy(os.environ["NAME"])
+
+    def tidy(name):
+        return subprocess.call(name, shell=True)
+
+    def view():
+        return run(request.args["q"])
+
+    def run(cmd):
+        return cmd.strip()
+
+    def helper(x):
+        return x + 1
+"""
+
+
+def _analyse(code: str, previous: dict | None = None, demand: frozenset[str] = frozenset()):
+    source = parse_bytes(textwrap.dedent(code).encode(), "mod.py")
+    ctx = FileContext(source, Index(source.tree, "mod", frozenset({ast.Call})))
+    return taint_run.analyse(ctx, taint_run.taint_rule_ids(), (), None, demand, previous)
+
+
+def test_an_analysis_again_reuses_the_searches_of_the_same_text(monkeypatch):
+    # the cross-module step passes the earlier record: the text's searches (Demand.text_facts)
+    # and its calls are taken from it, and the findings and the record are those of a fresh
+    # analysis
+    findings, record = _analyse(_SEARCHED)
+    assert record["text_facts"][0] and record["text_facts"][1] is False
+    fresh = _analyse(_SEARCHED, demand=frozenset({"helper"}))
+
+    def searching(self):
+        raise AssertionError("searched the text again")
+
+    monkeypatch.setattr(demand_mod.Demand, "_source_offsets", searching)
+    monkeypatch.setattr(analysis_mod.ModuleTaint, "all_unresolved", searching)  # (the calls: the same)
+    assert _analyse(_SEARCHED, record) == (findings, record)
+    assert _analyse(_SEARCHED, record, frozenset({"helper"})) == fresh
+
+
+def test_an_analysis_again_of_a_changed_text_searches_it_again():
+    _, record = _analyse(_SEARCHED)
+    changed = _SEARCHED.replace('os.environ["NAME"]', '"fixed"')
+    findings, again = _analyse(changed, record)
+    assert again["text_sum"] != record["text_sum"]
+    assert (findings, again) == _analyse(changed)
+    assert again["text_facts"] != record["text_facts"]
+    # a record without the searches (old, or a text whose line ends make every function needed)
+    assert _analyse(changed, {**record, "text_sum": again["text_sum"], "text_facts": None}) == (findings, again)

@@ -361,7 +361,8 @@ def global_phase(results: list[FileResult], ruleset: RuleSet, options: Options) 
         parsed, index = found
         try:
             ctx = FileContext(parsed, index, result.context)
-            flows, record = taint_run.analyse(ctx, ruleset.flow_ids, tuple(options.taint_specs), table, demand)
+            flows, record = taint_run.analyse(ctx, ruleset.flow_ids, tuple(options.taint_specs), table, demand,
+                                              result.taint)
         except (RecursionError, MemoryError):
             return None
         except Exception as exc:  # noqa: BLE001 - an engine bug must not cost the whole review

@@ -303,8 +303,9 @@ class ModuleTaint:
     """Taint analysis of one module."""
 
     def __init__(self, ctx: FileContext, spec: SpecIndex, external: ExternalTable | None = None,
-                 demand: frozenset[str] = frozenset()):
+                 demand: frozenset[str] = frozenset(), text_facts: tuple[list[int], bool] | None = None):
         self.ctx = ctx
+        self.text_facts = text_facts  # Demand.text_facts: given, or found by run()
         self.demand = demand  # functions (names within the module) other modules want summaries of
         self.index = ctx.index
         self.spec = spec
@@ -382,8 +383,9 @@ class ModuleTaint:
         # also interpreted when an interpreted one calls it with untrusted data (or with its
         # parameters, when its own summary is applied to untrusted data): right then, before
         # the caller goes on, so that the caller applies the callee's summary (see request()).
-        plan = self._plan = Demand(self, funcs, self.demand)
+        plan = self._plan = Demand(self, funcs, self.demand, self.text_facts)
         needed = plan.initial()
+        self.text_facts = plan.text_facts
         self._position = {func: i for i, func in enumerate(funcs)}
         if self.demand:
             prefix = len(self.module) + 1
@@ -735,13 +737,18 @@ class ExternalTable:
         self.excluded: str | None = None  # a module prefix whose summaries this view leaves out
         # short names of the functions whose result carries untrusted data (see taint/demand.py)
         self.source_returning = source_returning
-        self.tail: dict[str, list[str]] = {}
+        # the keys by their last two parts (``".".join(key.split(".")[-2:])`` of a key with a
+        # dot: what follows its last dot but one, found without splitting every key)
+        tail: dict[str, list[str]] = {}
+        setdefault, rfind = tail.setdefault, str.rfind
         for key in summaries:
-            parts = key.split(".")
-            if len(parts) >= 2:
-                self.tail.setdefault(".".join(parts[-2:]), []).append(key)
-        for keys in self.tail.values():
-            keys.sort()
+            last = rfind(key, ".")
+            if last >= 0:
+                setdefault(key[rfind(key, ".", 0, last) + 1:], []).append(key)
+        for keys in tail.values():
+            if len(keys) > 1:
+                keys.sort()
+        self.tail = tail
 
     def __bool__(self) -> bool:
         return bool(self.full)

@@ -55,8 +55,14 @@ def _is_word(char: str) -> bool:
 class Demand:
     """The needed functions of one module, grown as the analysis learns more."""
 
-    def __init__(self, mod: ModuleTaint, functions: list[ast.AST], demand: frozenset[str] = frozenset()):
+    def __init__(self, mod: ModuleTaint, functions: list[ast.AST], demand: frozenset[str] = frozenset(),
+                 text_facts: tuple[list[int], bool] | None = None):
         self.mod = mod
+        # What the searches of the text found: where it may name a source (sorted offsets) and
+        # whether it names a handler base. They depend on the text (and its imports) alone: the
+        # cross-module step, analysing a file again, passes those of the file's earlier analysis
+        # (taint.run.analyse checks the text is the same) instead of searching it again.
+        self.text_facts = text_facts
         self.index = mod.index
         self.text = mod.ctx.source.text
         self.functions = functions
@@ -83,6 +89,7 @@ class Demand:
         self._mentioned: dict[str, bool] = {}  # (ASCII text) word -> mentioned
         self._substrings: dict[str, bool] = {}  # word -> occurs as a substring
         self._where: dict[str, list[int]] = {}  # word -> its occurrences
+        self._stems = _spec_facts(mod.spec).stems  # (see _contains, which asks it for every word)
         # Lines are counted on "\n" as ``ast`` counts them; with other line ends (a bare "\r")
         # every function is needed.
         text = self.text
@@ -94,10 +101,14 @@ class Demand:
         """The functions needed before any is analysed."""
         if not self._lines_ok:
             return self._add(self.groups)
-        seeds: list[ast.AST] = self._groups_at(sorted(self._source_offsets()))
         mod = self.mod
         facts = _spec_facts(mod.spec)
-        check_handlers = any(self._mentions(name) for name in facts.handler_names)
+        found = self.text_facts
+        if found is None:  # (see text_facts)
+            found = self.text_facts = (sorted(self._source_offsets()),
+                                       any(self._mentions(name) for name in facts.handler_names))
+        offsets, check_handlers = found
+        seeds: list[ast.AST] = self._groups_at(offsets)
         for func in self.functions:
             if mod.param_seeded(func) or check_handlers and mod.handler_markers(func) & facts.handler_bases:
                 seeds.append(self.group[func])
@@ -195,7 +206,7 @@ class Demand:
         not (see _stems)."""
         found = self._substrings.get(word)
         if found is None:
-            stem = _spec_facts(self.mod.spec).stems.get(word)
+            stem = self._stems.get(word)
             found = self._substrings[word] = (stem is None or self._contains(stem)) and word in self.text
         return found
 

@@ -3,6 +3,7 @@ summaries for the cross-module step, and that step itself."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import replace
 
 from secreview.model import Finding, Level
@@ -42,11 +43,26 @@ _INDEXES: dict[tuple[str, ...], spec_mod.SpecIndex] = {}
 
 
 def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] = (),
-            external: ExternalTable | None = None, demand: frozenset[str] = frozenset()) -> tuple[list[Finding], dict]:
+            external: ExternalTable | None = None, demand: frozenset[str] = frozenset(),
+            previous: dict | None = None) -> tuple[list[Finding], dict]:
     """Taint findings for one file (only for selected flow rules) and its record for the
-    cross-module step. ``demand``: functions of this file whose summaries other files want."""
+    cross-module step. ``demand``: functions of this file whose summaries other files want.
+    ``previous``: the file's record from an earlier analysis (the cross-module step's)."""
     spec = spec_index(extra_specs)
-    module = ModuleTaint(ctx, spec, external, demand)
+    # The searches of the text that choose the functions to analyse (Demand.text_facts) find the
+    # same for the same text: an analysis again reuses them when the text's checksum is the one
+    # the earlier analysis recorded (a file changed on disk since is searched again); so is the
+    # list of its calls.
+    text_sum = zlib.crc32(ctx.source.text.encode("utf-8", "surrogatepass"))
+    text_facts = calls = None
+    if previous is not None and previous.get("text_sum") == text_sum:
+        if previous.get("text_facts") is not None:
+            offsets, handlers = previous["text_facts"]
+            text_facts = (offsets, handlers)
+        # the calls into other modules, every call's name resolved (ModuleTaint.all_unresolved),
+        # depend on the text alone too
+        calls = previous.get("calls")
+    module = ModuleTaint(ctx, spec, external, demand, text_facts)
     hits = module.run()
     findings = []
     seen: dict[tuple, Finding] = {}
@@ -75,13 +91,15 @@ def analyse(ctx: FileContext, selected: set[str], extra_specs: tuple[str, ...] =
     findings.sort(key=Finding.sort_key)
     prefix = len(ctx.index.module) + 1
     record = {"module": ctx.index.module, "summaries": module.exported(),
-              "calls": sorted(module.all_unresolved()),
+              "calls": sorted(module.all_unresolved()) if calls is None else calls,
               "tainted_calls": sorted(module.tainted_external),
               "param_calls": sorted(module.param_external() - module.tainted_external),
               "sanitized_sinks": [list(pos) for pos in sorted(module.sanitized_sinks)],
               # every function, analysed or not, so that other files can ask for its summary
               "functions": sorted(name[prefix:] for name in module.functions),
-              "demanded": sorted(demand)}
+              "demanded": sorted(demand),
+              "text_sum": text_sum,
+              "text_facts": None if module.text_facts is None else list(module.text_facts)}
     return findings, record
 
 
@@ -235,13 +253,11 @@ def _pending(results: list, table: ExternalTable, changed_names: set[str] | None
     """Files to analyse again with the table: those using a summary (that changed)."""
     pending = []
     names = names or _CallNames()
-    returning = table.source_returning
-    for i, result in enumerate(results):
-        record = getattr(result, "taint", None) or {}
-        if not record.get("tainted_calls") and returning.isdisjoint(names(record)):
-            continue  # (most files) _used finds nothing: no call that could use a summary
+    # (most files are not among these: _used finds nothing, no call could use a summary)
+    for i in names.candidates(results, table.source_returning):
+        record = getattr(results[i], "taint", None) or {}
         module = record.get("module", "")
-        uses = _used(record, table, module)
+        uses = _used(record, table, module, names)
         if uses and (changed_names is None or uses & changed_names):
             pending.append(i)
     return pending
@@ -260,12 +276,56 @@ class _CallNames:
 
     def __init__(self):
         self._found: dict[int, tuple[dict, frozenset[str]]] = {}
+        self._named: dict[int, tuple[dict, dict[str, list[str]]]] = {}
+        # for candidates(): the record seen at each position, the positions of the records with
+        # tainted calls, and the positions by the short names their calls have
+        self._seen: list = []
+        self._tainted: set[int] = set()
+        self._calling: dict[str, set[int]] = {}
+
+    def candidates(self, results: list, returning: frozenset[str]) -> list[int]:
+        """Positions of the results whose record lists calls that receive untrusted data or a
+        call of one of the short names ``returning``, in order: ``_may_use`` of each, from an
+        index by short name kept up to date as records change (the cross-module step asks
+        about every file several times, and few files change between its questions)."""
+        seen = self._seen
+        if len(seen) != len(results):
+            seen[:] = [None] * len(results)
+            self._tainted, self._calling = set(), {}
+        records = [getattr(result, "taint", None) for result in results]
+        tainted, calling = self._tainted, self._calling
+        for i in [i for i, (record, before) in enumerate(zip(records, seen)) if record is not before]:
+            before = seen[i]
+            if before:
+                tainted.discard(i)
+                for name in self(before):
+                    calling[name].discard(i)
+            record = seen[i] = records[i]
+            if record:
+                if record.get("tainted_calls"):
+                    tainted.add(i)
+                for name in self(record):
+                    calling.setdefault(name, set()).add(i)
+        found = set(tainted)
+        for name in returning.intersection(calling):
+            found |= calling[name]
+        return sorted(found)
 
     def __call__(self, record: dict) -> frozenset[str]:
         found = self._found.get(id(record))
         if found is None or found[0] is not record:  # (the record is kept: its id stays its own)
             found = self._found[id(record)] = (record, frozenset(
                 name.rsplit(".", 1)[-1] for name in record.get("calls", ())))
+        return found[1]
+
+    def named(self, record: dict) -> dict[str, list[str]]:
+        """The calls the record lists by their short names."""
+        found = self._named.get(id(record))
+        if found is None or found[0] is not record:
+            by_name: dict[str, list[str]] = {}
+            for name in record.get("calls", ()):
+                by_name.setdefault(name.rsplit(".", 1)[-1], []).append(name)
+            found = self._named[id(record)] = (record, by_name)
         return found[1]
 
 
@@ -450,7 +510,7 @@ def _collect(table: dict[str, dict], result) -> None:
         table[name if name.startswith(module) else f"{module}.{name}"] = data
 
 
-def _used(record: dict, table: ExternalTable, module: str) -> set[str]:
+def _used(record: dict, table: ExternalTable, module: str, names: _CallNames | None = None) -> set[str]:
     """Names of other modules' summaries that could change this file's result: functions that
     receive untrusted data here and pass it on or to a sink, and functions that return it."""
     found: set[str] = set()
@@ -461,9 +521,9 @@ def _used(record: dict, table: ExternalTable, module: str) -> set[str]:
             if summary.sinks or any(f.is_param for f in summary.returns):
                 found.add(key)
     returning = table.source_returning  # only these short names can return untrusted data
-    for qualname in record.get("calls", ()):
-        if qualname.rsplit(".", 1)[-1] not in returning:
-            continue
+    # the calls of those short names (the record's calls, looked at by name, not one by one)
+    named = (names or _CallNames()).named(record)
+    for qualname in [qualname for name in returning.intersection(named) for qualname in named[name]]:
         key = table.key(qualname, module)
         if key is not None and not key.startswith(module + "."):
             if any(not f.is_param for f in table.full[key].returns):
