@@ -269,6 +269,37 @@ def test_a_result_that_would_not_come_back_identical_is_not_stored():
     assert dump_result(FileResult("a.py", taint={"x": object()})) is None
 
 
+def test_a_data_flow_record_is_written_as_its_json_form_would_be():
+    # dump_result_parts writes the record with json.dumps instead of walking it with to_json:
+    # the text is the same, and a record that would not come back equal is still refused
+    record = {"module": "a", "level": Level.HIGH, "sub": {"x": [1, 2.5, None, True, "s"]}, "e": []}
+    text, bare = cache_mod.dump_result_parts(FileResult("a.py", taint=record))
+    data = cache_mod.to_json(FileResult("a.py", taint=record))
+    data["taint"] = data.pop("taint")
+    assert text == json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    assert json.loads(bare)["taint"] is None
+    assert dump_result(FileResult("a.py", taint={1: "a"})) is None  # json.dumps makes the key "1"
+    assert dump_result(FileResult("a.py", taint={(1, 2): "a"})) is None
+    assert dump_result(FileResult("a.py", taint={"x": float("nan")})) is None
+    assert dump_result(FileResult("a.py", taint={"x": Location("a.py", 1, 0, 1, 2)})) is None
+
+
+def test_from_json_shortcuts_give_what_the_general_path_gives():
+    # _layout's shortcuts (a value kept as it is; an empty list for a tuple[...] field) against
+    # from_json on the field's annotation
+    for kind, data in ((FileResult, {"path": "a.py", "findings": [], "suppressions": [], "notes": [],
+                                     "lines": 3, "outline": None, "taint": {"k": [1]}}),
+                       (Finding, cache_mod.to_json(_finding(trace=()))),
+                       (Finding, cache_mod.to_json(_finding()))):
+        back = cache_mod.from_json(kind, data)
+        for name, hint, _, _ in cache_mod._layout(kind):
+            if name in data:
+                assert getattr(back, name) == cache_mod.from_json(hint, data[name])
+                assert type(getattr(back, name)) is type(cache_mod.from_json(hint, data[name]))
+    with pytest.raises(ValueError):
+        cache_mod.from_json(FileResult, {"path": "a.py", "findings": {}})
+
+
 def test_config_key_ignores_run_only_options_and_sorts_sets():
     base = engine.Options()
     same = engine.Options(jobs=7, cache_dir="/elsewhere", file_timeout=1.0, progress=True)

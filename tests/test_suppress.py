@@ -118,3 +118,34 @@ def test_suppressions_work_for_standard_input(monkeypatch, capsys):
     data = b"import os\ndef f(x):\n    os.system(x)  # secreview: ignore[SR101] reviewed\n"
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     assert main(["--no-config", "-"]) == 0
+
+
+def _extract_by_tokenizing(text):
+    """extract without the whole-text test (every file with "secreview:" or "nosec" tokenized)."""
+    from secreview import suppress
+    from secreview.source.comments import comments
+
+    if not suppress.may_hold_suppressions(text):
+        return ()
+    lines = text.splitlines()
+    found = []
+    for line, comment in sorted(comments(text).items()):
+        if not (suppress._SECREVIEW.search(comment) or suppress._NOSEC.search(comment)):
+            continue
+        source = lines[line - 1] if 0 < line <= len(lines) else ""
+        at = source.rfind(comment) if comment else -1
+        col = max(source.rfind("#", 0, at) if at >= 0 else source.rfind("#"), 0)
+        found.append((line, col, max(len(source.rstrip()), col + 1), comment))
+    return tuple(found)
+
+
+@pytest.mark.parametrize("text", [
+    "t = 5  # nanoseconds\n", "nanoseconds = 1\n", "x = 'nosec'\n", "x = 'secreview: ignore'\n",
+    "x = 1  # nosec\n", "x = 1  #nosec B602\r\n", "x = 1  # pre-nosec\n", "x = 1  # nosecurity\n",
+    "x = 1  # nosec\ty = 2\n", "x = 'secreview:'\ny = 2  # SECREVIEW: Ignore[SR101] because\n",
+    "x = 1  # secreview: ignore\x0c\n", "x = 1  # secreview: ignore[SR101]\ry = 2  # nosec\r",
+    "x = 1  # secreview:\n#   ignore\n", "s = '''\n# nosec\n'''\n", "x = 1  # nosec: B404\u00a0\n",
+])
+def test_the_whole_text_test_drops_no_suppression(text):
+    # extract tokenizes only a text that the comment patterns match as a whole (MULTILINE)
+    assert extract(text) == _extract_by_tokenizing(text)

@@ -186,23 +186,35 @@ def from_json(kind: object, data: object) -> object:
         return None
     origin = _origin(kind)
     if origin is None:
-        if isinstance(kind, type):
-            if dataclasses.is_dataclass(kind):
-                if not isinstance(data, dict):
-                    raise ValueError(f"expected an object for {kind.__name__}")
-                values = {}
-                for name, hint, required in _layout(kind):
-                    if name in data:
-                        values[name] = from_json(hint, data[name])
-                    elif required:
-                        raise ValueError(f"{kind.__name__}.{name} is missing")
-                return kind(**values)
-            if issubclass(kind, enum.Enum):
-                return kind(data)
-            if kind is tuple and isinstance(data, list):
-                return tuple(data)
-            if kind is float and isinstance(data, int) and not isinstance(data, bool):
-                return float(data)
+        try:
+            shape = _SHAPES[kind]
+        except (KeyError, TypeError):  # (TypeError: an annotation that cannot be a dict key)
+            shape = _shape(kind)
+        if shape is _AS_IS:  # str, int, bool, dict, Any ...: the JSON value is the value
+            return data
+        if shape is _DATACLASS:
+            if not isinstance(data, dict):
+                raise ValueError(f"expected an object for {kind.__name__}")
+            values = {}
+            for name, hint, required, how in _layout(kind):
+                if name in data:
+                    value = data[name]
+                    # what from_json gives, without the call for the commonest values
+                    if how is _AS_IS or value is None:
+                        values[name] = value
+                    elif how is _TUPLES and value == []:
+                        values[name] = ()
+                    else:
+                        values[name] = from_json(hint, value)
+                elif required:
+                    raise ValueError(f"{kind.__name__}.{name} is missing")
+            return kind(**values)
+        if shape is _ENUM:
+            return kind(data)
+        if kind is tuple and isinstance(data, list):
+            return tuple(data)
+        if kind is float and isinstance(data, int) and not isinstance(data, bool):
+            return float(data)
         return data
     args = _ARGS[kind] if kind in _ARGS else typing.get_args(kind)
     if origin is tuple:
@@ -233,6 +245,31 @@ def from_json(kind: object, data: object) -> object:
     return data
 
 
+# What from_json does with a value of a class (not a generic alias): the class's shape,
+# remembered per class (is_dataclass and issubclass are asked once, not once per value)
+_AS_IS, _DATACLASS, _ENUM, _CONVERTED = "as is", "dataclass", "enum", "tuple or float"
+_TUPLES = "tuple[...]"  # (see _layout)
+_SHAPES: dict[object, str] = {}
+
+
+def _shape(kind: object) -> str:
+    if not isinstance(kind, type):
+        shape = _AS_IS
+    elif dataclasses.is_dataclass(kind):
+        shape = _DATACLASS
+    elif issubclass(kind, enum.Enum):
+        shape = _ENUM
+    elif kind is tuple or kind is float:
+        shape = _CONVERTED
+    else:
+        shape = _AS_IS
+    try:
+        _SHAPES[kind] = shape
+    except TypeError:
+        pass
+    return shape
+
+
 _ORIGINS: dict[object, object] = {}
 _ARGS: dict[object, tuple] = {}
 
@@ -250,12 +287,24 @@ def _origin(kind: object) -> object:
 
 
 @functools.cache
-def _layout(cls: type) -> tuple[tuple[str, object, bool], ...]:
-    """(name, annotation, required) of each field of a dataclass."""
+def _layout(cls: type) -> tuple[tuple[str, object, bool, str | None], ...]:
+    """(name, annotation, required, how) of each field of a dataclass. How from_json decodes
+    the field's values, when that is known from the annotation alone: _AS_IS, a value is kept
+    (``str``, ``int``, ``bool``, ``dict``); _TUPLES, a ``tuple[...]``, which an empty list
+    decodes to ``()``; None, anything else."""
     hints = _hints(cls)
-    return tuple((f.name, hints.get(f.name, typing.Any),
-                  f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
-                 for f in dataclasses.fields(cls))
+    layout = []
+    for f in dataclasses.fields(cls):
+        hint = hints.get(f.name, typing.Any)
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        origin = _origin(hint)
+        how = None
+        if origin is None and isinstance(hint, type) and _shape(hint) is _AS_IS:
+            how = _AS_IS
+        elif origin is tuple:
+            how = _TUPLES
+        layout.append((f.name, hint, required, how))
+    return tuple(layout)
 
 
 @functools.cache
@@ -292,16 +341,24 @@ def dump_result_parts(result: FileResult) -> tuple[str, str] | None:
     round trip is checked on the first; each field is decoded on its own (:func:`from_json`), so
     the second decodes to the same result without its record."""
     try:
-        data = to_json(result)
-        flow = data.pop("taint", None)
+        data = {name: to_json(getattr(result, name)) for name in _RESULT_FIELDS}
         data["taint"] = None
         bare = json.dumps(data, **_JSON_FORM)
+        flow = result.taint
+        # The record is JSON data already: json.dumps writes it as to_json's form would be
+        # written (tuples as lists, an int, float or str enum as its value, which it is equal to)
+        # without walking it in Python; where the two differ (a key that is not a string, say)
+        # the record does not come back equal and the round trip below refuses it, as before.
         text = bare if flow is None else f"{bare[:-len('null}')]}{json.dumps(flow, **_JSON_FORM)}}}"
         if load_result(text) != result:
             return None  # would not come back identical (a list where a tuple was, say)
     except (TypeError, ValueError, RecursionError):
         return None
     return text, bare
+
+
+# FileResult's fields but its data-flow record, which dump_result_parts writes last
+_RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(FileResult) if f.name != "taint")
 
 
 def load_results(text: str) -> list[FileResult]:

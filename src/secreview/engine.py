@@ -130,35 +130,41 @@ class RuleSet:
         memo = self._memo
         inactive = self.inactive(source.text, source.path, ctx)
         rooted = self.prefixed(source.text, index)
-        attrs = None if rooted is None else self.attrs
+        attrs = self.attrs
         Attribute, Name, Call = ast.Attribute, ast.Name, ast.Call
         called = ctx.called_names = []  # (FileContext.call_names) while each call's func is at hand
         append = called.append
-        for call in index.of_type(ast.Call):
+        # (the attributes of a node are read as few times as can be: each read is a dict look-up
+        # that Python does not specialise for ast nodes)
+        for call in index.of_type(Call):
             func = call.func
-            kind = type(func)
-            name = func.attr if kind is Attribute else func.id if kind is Name else ""
-            append(name)
-            if kind is Attribute and attrs is not None and name not in attrs:
-                # no rule is registered for it (see __init__), unless its name has a prefix
-                if not rooted:
-                    continue
-                root = func.value  # the name it is built on, as Index._qualname goes down
-                while True:
-                    cls = type(root)
-                    if cls is Attribute:
-                        root = root.value
-                    elif cls is Call:
-                        root = root.func
-                    else:
-                        break
-                if cls is not Name or root.id not in rooted:
-                    continue
+            if type(func) is Attribute:
+                name = func.attr
+                append(name)
+                if name not in attrs and rooted is not None:
+                    # no rule is registered for it (see __init__), unless its name has a prefix
+                    if not rooted:
+                        continue
+                    root = func.value  # the name it is built on, as Index._qualname goes down
+                    while True:
+                        cls = type(root)
+                        if cls is Attribute:
+                            root = root.value
+                        elif cls is Call:
+                            root = root.func
+                        else:
+                            break
+                    if cls is not Name or root.id not in rooted:
+                        continue
+                method = name
+            else:
+                append(func.id if type(func) is Name else "")
+                method = None
             try:
                 qualname = index.call_name(call)
             except RecursionError:
                 qualname = None
-            rules = memo.get((qualname, name if kind is Attribute else None))
+            rules = memo.get((qualname, method))
             if rules is None:
                 rules = self.call_rules(qualname, func)
             for rule in rules:

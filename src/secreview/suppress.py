@@ -48,6 +48,13 @@ BANDIT_EQUIVALENTS: dict[str, tuple[str, ...]] = {
 
 _SECREVIEW = re.compile(r"secreview:\s*ignore\b(?:\[([^\]]*)\])?(.*)$", re.IGNORECASE)
 _NOSEC = re.compile(r"(?<![\w-])nosec\b(.*)$")
+# The same forms anywhere in a text, up to the end of a line (MULTILINE): a comment that matches
+# _SECREVIEW or _NOSEC makes the text they are in match these (a comment is a run of a line, after
+# "#" and blanks, followed by blanks or the line's end), so a text that matches neither holds no
+# suppression; "nosec" is a part of words such as "nanoseconds", which this tells from a comment
+# without tokenizing the file.
+_SECREVIEW_IN_TEXT = re.compile(_SECREVIEW.pattern, re.IGNORECASE | re.MULTILINE)
+_NOSEC_IN_TEXT = re.compile(_NOSEC.pattern, re.MULTILINE)
 _CODE = re.compile(r"^(?:[Bb]\d{3}|[Ss][Rr]\d{3}|[a-z][a-z0-9]*(?:-[a-z0-9]+)+)$")
 _REASON_LEAD = " \t-:;,.\u2013\u2014#"
 
@@ -76,7 +83,7 @@ def may_hold_suppressions(text: str) -> bool:
 
 def extract(text: str) -> tuple[tuple[int, int, int, str], ...]:
     """Comments of one file that hold a suppression, as ``(line, col, end_col, comment)``."""
-    if not may_hold_suppressions(text):
+    if not may_hold_suppressions(text) or not (_NOSEC_IN_TEXT.search(text) or _SECREVIEW_IN_TEXT.search(text)):
         return ()
     lines = text.splitlines()
     found = []

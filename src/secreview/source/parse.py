@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import codecs
 import errno
 import functools
 import io
@@ -123,6 +124,13 @@ def _size(n: int) -> str:
 def decode(data: bytes, display: str) -> str | Skipped:
     if b"\0" in data:
         return Skipped(display, "file contains null bytes (binary data, not Python source)")
+    # tokenize.detect_encoding reads at most the first two lines (to b"\n"): without a BOM and
+    # without "coding" in them there is no declaration, and it returns "utf-8" or finds that a
+    # line is not UTF-8, which reads as "utf-8" below too
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1) if first >= 0 else -1
+    if not data.startswith(codecs.BOM_UTF8) and b"coding" not in (data if second < 0 else data[:second]):
+        return _decoded(data, display, "utf-8")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
@@ -130,6 +138,10 @@ def decode(data: bytes, display: str) -> str | Skipped:
         if "invalid or missing encoding" not in message:
             return Skipped(display, f"cannot decode: {message}")
         encoding = "utf-8"  # no usable declaration: say exactly where UTF-8 fails
+    return _decoded(data, display, encoding)
+
+
+def _decoded(data: bytes, display: str, encoding: str) -> str | Skipped:
     try:
         text = data.decode(encoding)
     except LookupError:
