@@ -367,3 +367,19 @@ def test_a_small_round_or_one_job_reruns_here_in_order(monkeypatch):
     monkeypatch.setattr(parallel, "MIN_RERUNS_FOR_POOL", 2)
     assert parallel.rerun_many_for(engine.Options(jobs=1))(rerun, items) == list(range(5))
     assert seen == [(os.getpid(), n) for n in range(5)] * 2
+
+
+def test_a_round_of_reruns_without_shared_memory_runs_here(monkeypatch):
+    class NoSemaphores:  # as where /dev/shm is missing: multiprocessing cannot make a shared value
+        def get_start_method(self):
+            return "fork"
+
+        def Value(self, *args):  # noqa: N802 - multiprocessing's name
+            raise OSError(38, "Function not implemented")
+
+    items = [(_Round(n), None, frozenset()) for n in range(10)]
+    monkeypatch.setattr(parallel, "MIN_RERUNS_FOR_POOL", 2)
+    monkeypatch.setattr(parallel, "_context", NoSemaphores)
+    done = parallel.rerun_many_for(engine.Options(jobs=2))(_pid_and_double, items)
+    assert done == [(os.getpid(), n * 2, None, frozenset()) for n in range(10)]
+    assert parallel._RERUN_STATE is None

@@ -297,11 +297,10 @@ def rerun_many_for(options: engine.Options):
         # is left. This process takes its share too instead of waiting: one process fewer to
         # fork per round, and the files it parses stay in its cache for the next round.
         order = sorted(range(len(items)), key=lambda i: -items[i][0].lines)
-        position = _context().Value("i", 0)
-        _RERUN_STATE = (rerun, items, order, position)
         done: dict[int, object] = {}
         workers = min(jobs, len(items)) - 1
         try:
+            _RERUN_STATE = (rerun, items, order, _context().Value("i", 0))
             with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
                 shares = [pool.submit(_rerun_share) for _ in range(workers)]
                 done.update(_rerun_share())
