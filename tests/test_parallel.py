@@ -1,5 +1,6 @@
 """Parallel analysis, the per-file time budget, worker failures, --profile and the progress bar."""
 
+import ast
 import io
 import json
 import os
@@ -383,3 +384,62 @@ def test_a_round_of_reruns_without_shared_memory_runs_here(monkeypatch):
     done = parallel.rerun_many_for(engine.Options(jobs=2))(_pid_and_double, items)
     assert done == [(os.getpid(), n * 2, None, frozenset()) for n in range(10)]
     assert parallel._RERUN_STATE is None
+
+
+CONTROLLER = '''
+from nova.api.openstack import wsgi
+
+
+class ServersController(wsgi.Controller):
+    def index(self, req):
+        context = req.environ["nova.context"]
+        context.can("os_compute_api:servers:index")
+        return {"servers": []}
+
+    def show(self, req, id):
+        return {"server": id}
+
+    def delete(self, req, id):
+        context = req.environ["nova.context"]
+        context.can("os_compute_api:servers:delete")
+
+    def update(self, req, id, body):
+        return body
+'''
+
+
+def test_a_reviewed_file_leaves_no_cycle_for_the_collector(monkeypatch):
+    # gc_paused collects once per file: a cycle through the file context (a rule's per-file memo
+    # holding it, as SR901's does) would keep the whole tree alive until then, and that collection
+    # would walk every node of it
+    import gc
+
+    from secreview.rules import access
+
+    made = []
+    real_init = access._Authz.__init__
+
+    def init(self, ctx):
+        made.append(ctx.path)
+        real_init(self, ctx)
+
+    monkeypatch.setattr(access._Authz, "__init__", init)
+    source = parse_text(CONTROLLER, "nova/api/openstack/compute/servers.py")
+    ruleset = engine.RuleSet.from_options(engine.Options())
+    was_enabled = gc.isenabled()
+    gc.disable()
+    gc.collect()
+    try:
+        result = engine.review_source(source, ruleset, engine.Options())
+        del source
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage if isinstance(o, (ast.AST, FileContext, Index))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was_enabled:
+            gc.enable()
+    assert made == ["nova/api/openstack/compute/servers.py"]  # SR901 memoised the context
+    assert result.reviewed
+    assert left == []

@@ -263,6 +263,9 @@ def review_source(source: SourceFile, ruleset: RuleSet, options: Options,
         from secreview import outline as outline_mod
 
         outline = outline_mod.build_guarded(ctx, analysis, findings, dropped, skipped)
+    # Rules' per-file memos may hold the context itself (SR901's _Authz): a cycle that would keep
+    # the file's tree alive until the per-file collection, which then walks all of it.
+    ctx.cache.clear()
     index.release()
     return FileResult(source.path, tuple(findings), tuple(skipped), source.line_count, label,
                       dropped=tuple(dropped), outline=outline, suppressions=suppress.extract(source.text),
