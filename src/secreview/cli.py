@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import textwrap
 
 from secreview import __version__, commands, config, perf
 from secreview import cache as cache_mod
@@ -341,6 +340,8 @@ def _cmd_explain(argv: list[str]) -> int:
         raise UsageError("'explain' takes exactly one rule id or name, e.g. 'secreview explain SR101'")
     rule = registry.get(argv[0])
     pillar = cwe_pillar(rule.cwe)
+    import textwrap  # here, not at the top: only explain needs it (start-up of a review)
+
     header = textwrap.dedent(f"""\
         {rule.id} {rule.name}
         CWE-{rule.cwe}: {cwe_name(rule.cwe)}

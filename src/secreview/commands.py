@@ -11,10 +11,8 @@ calls :func:`run_review` here instead of :func:`secreview.engine.run`.
 
 from __future__ import annotations
 
-import datetime
 import os
 import sys
-import tempfile
 from dataclasses import replace
 
 from secreview.errors import UserError
@@ -89,6 +87,8 @@ def run_review(args, options, targets: list, stdin, run, settings=None) -> Revie
         change = diff_mod.from_base(args.diff_base, os.getcwd())
     elif getattr(args, "patch", None):
         change = diff_mod.from_patch(args.patch, os.getcwd())
+    import tempfile  # here, not at the top: only diff and baseline need it (start-up of a review)
+
     with tempfile.TemporaryDirectory(prefix="secreview-diff-") as scratch:
         if change is not None:
             if diff_mode:
@@ -124,6 +124,8 @@ def _keep_excluded_out(targets: list, args) -> list:
 
 
 def _now() -> str:
+    import datetime  # here, not at the top: start-up of a review does not need it
+
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -154,6 +156,8 @@ def write_atomically(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so a
     reader (or an interrupted run) never sees half a file. Raises OSError."""
     folder = os.path.dirname(os.path.abspath(path))
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".secreview-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -13,9 +13,7 @@ command line overrides the file's.
 
 from __future__ import annotations
 
-import difflib
 import os
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING
 
@@ -96,6 +94,8 @@ def _has_table(path: str) -> bool:
 
 
 def _read(path: str, data: bytes | None = None) -> dict:
+    import tomllib  # here, not at the top: most runs find no table to parse (start-up cost)
+
     try:
         if data is None:
             with open(path, "rb") as handle:
@@ -130,6 +130,8 @@ def load(path: str, explicit: bool = False) -> Config:
     for key, value in table.items():
         kind = KEYS.get(key)
         if kind is None:
+            import difflib  # an error message's hint only
+
             close = difflib.get_close_matches(key, KEYS, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else f" (known keys: {', '.join(KEYS)})"
             raise UserError(f"{path}: {where}: unknown key '{key}'{hint}")

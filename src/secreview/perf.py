@@ -9,7 +9,6 @@ per-rule clock is only wound when profiling, so ordinary runs pay nothing for it
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -58,6 +57,8 @@ class Progress:
         self._draw(now, label)
 
     def _draw(self, now: float, label: str) -> None:
+        import shutil  # here, not at the top: only a drawn progress bar needs it (start-up cost)
+
         width = self.width or shutil.get_terminal_size((80, 24)).columns
         cells = 24
         filled = cells * self.done // self.total if self.total else cells

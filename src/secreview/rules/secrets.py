@@ -4,7 +4,6 @@ source as string constants."""
 from __future__ import annotations
 
 import ast
-import base64
 import functools
 import math
 import re
@@ -448,6 +447,8 @@ def _format_match(value: str) -> tuple[str, str] | None:
 
 
 def _jwt_header(part: str) -> bool:
+    import base64  # here, not at the top: few files get here, every run imports this module
+
     try:
         raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
     except (ValueError, TypeError):

@@ -4,7 +4,6 @@ HTTP requests that can wait forever, and servers listening on every network inte
 from __future__ import annotations
 
 import ast
-import ipaddress
 from itertools import chain, compress, repeat
 from operator import attrgetter, is_
 
@@ -810,6 +809,8 @@ def _all_interfaces(value: object, *, empty: bool) -> bool:
         return False
     if value == "":
         return empty
+    import ipaddress  # here, not at the top: few files get here, every run imports this module
+
     try:
         return ipaddress.ip_address(value).is_unspecified
     except ValueError:
