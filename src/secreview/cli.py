@@ -11,8 +11,16 @@ internal error (one line on standard error naming the problem).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
+
+# Automatic garbage collection is off while the modules load (here and in registry.load, which
+# imports the rules): loading makes a few hundred thousand objects that live as long as the
+# process and next to no garbage, and the collections their allocation counts triggered walked
+# them again and again. It is back on (as it was) once they are loaded, below.
+_GC_WAS_ENABLED = gc.isenabled()
+gc.disable()
 
 from secreview import __version__, commands, config, perf
 from secreview import cache as cache_mod
@@ -24,6 +32,9 @@ from secreview.policy import POLICIES as TEST_POLICIES
 from secreview.report import FORMATS, REVIEW_FORMATS, render
 from secreview.rules import registry
 from secreview.source.parse import DEFAULT_MAX_BYTES
+
+if _GC_WAS_ENABLED:
+    gc.enable()
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import pkgutil
 import re
@@ -42,9 +43,18 @@ def load() -> dict[str, type[Rule]]:
     if not _loaded:
         import secreview.rules as package
 
-        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-            if info.name not in ("base", "registry"):
-                importlib.import_module(f"secreview.rules.{info.name}")
+        # No automatic collection while the rules load: their classes, tables and patterns live
+        # as long as the process, and collections triggered by allocation counts walked them again
+        # and again (see secreview.cli).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+                if info.name not in ("base", "registry"):
+                    importlib.import_module(f"secreview.rules.{info.name}")
+        finally:
+            if enabled:
+                gc.enable()
         _loaded = True
     return RULES
 
