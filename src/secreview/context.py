@@ -66,6 +66,8 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class Context:
+    """What a file is (a test, a script, generated code...), with the evidence for it."""
+
     label: str
     evidence: str
     kind: str = ""
@@ -187,6 +189,8 @@ def _starts_services(index: Index) -> ast.Call | None:
 
 @dataclass(slots=True)
 class FunctionInfo:
+    """A function of the file, with the role it plays (test, fixture, helper...)."""
+
     node: ast.FunctionDef | ast.AsyncFunctionDef
     name: str  # dotted within the module: Class.method
     line: int  # first line, decorators included
@@ -211,6 +215,8 @@ class Replacement:
 
 @dataclass
 class Analysis:
+    """A file's context, its functions and the mocks, stubs and fakes it installs."""
+
     context: Context
     functions: list[FunctionInfo] = field(default_factory=list)
     replacements: list[Replacement] = field(default_factory=list)

@@ -28,6 +28,8 @@ class TargetError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Target:
+    """A file to review: the path to open and the path to print."""
+
     real_path: str  # what to open
     display: str  # what to print: relative to the working folder when inside it, with '/'
 

@@ -28,6 +28,8 @@ from secreview.taint import run as taint_run
 
 @dataclass
 class Options:
+    """What a run reviews and how: rule selection, thresholds, jobs, cache and the like."""
+
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     min_severity: Level = Level.LOW

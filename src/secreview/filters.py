@@ -24,6 +24,8 @@ from secreview.model import Finding, Review
 
 @dataclass
 class Filters:
+    """The filters applied to a file's findings after the rules ran."""
+
     per_file_ignores: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (pattern, rule ids)
     root: str | None = None  # the folder per-file-ignores patterns are relative to
     require_reason: bool = False  # --require-suppression-reason

@@ -156,6 +156,8 @@ class TraceStep:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """One reported defect: the rule, its CWE, severity and confidence, where, and what to do."""
+
     rule_id: str
     rule_name: str
     cwe: int
@@ -256,6 +258,8 @@ class FileResult:
 
 @dataclass(frozen=True)
 class Review:
+    """The result of a run: the findings and skipped files, with what the report needs besides."""
+
     findings: tuple[Finding, ...]
     skipped: tuple[Skipped, ...]
     files: tuple[FileResult, ...] = field(default=())

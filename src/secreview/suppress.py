@@ -63,6 +63,8 @@ RawComment = Sequence  # (line, col, end_col, comment text) as stored on FileRes
 
 @dataclass(frozen=True, slots=True)
 class Suppression:
+    """One ``# secreview: ignore[...]`` or ``# nosec`` comment."""
+
     line: int
     col: int
     end_col: int
@@ -147,6 +149,8 @@ def statement_span(finding: Finding) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Outcome:
+    """The findings after the suppression comments, and how many they silenced."""
+
     findings: list[Finding]  # what is still reported, including the suppression findings below
     suppressed: int  # how many findings the comments silenced
 

@@ -15,6 +15,8 @@ from secreview.rules.registry import register
 
 @dataclass(frozen=True)
 class Kind:
+    """A kind of resource SR805 tracks: what it is called and what releases it."""
+
     noun: str  # what the message calls it
     closers: tuple[str, ...]  # methods that release it
     close_functions: tuple[str, ...] = ()  # functions that release it when handed the value

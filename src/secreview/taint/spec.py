@@ -25,6 +25,8 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True)
 class Source:
+    """Where untrusted data comes from: calls, attributes or parameters of a kind."""
+
     kind: str
     what: str
     confidence: Level = Level.HIGH
@@ -43,6 +45,8 @@ class Source:
 
 @dataclass(frozen=True)
 class SafeIf:
+    """A keyword argument (and values) that makes a sink's call safe."""
+
     keyword: str
     position: int | None = None
     values: tuple[str, ...] = ()  # empty: any value given makes the call safe
@@ -50,6 +54,8 @@ class SafeIf:
 
 @dataclass(frozen=True)
 class Sink:
+    """A call whose arguments must not carry untrusted data."""
+
     kind: str
     what: str = ""
     names: tuple[str, ...] = ()
@@ -78,12 +84,16 @@ class FlowOptions:
 
 @dataclass(frozen=True)
 class Sanitizer:
+    """Calls that make data safe for some sink kinds."""
+
     names: tuple[str, ...]
     protects: frozenset[str]
 
 
 @dataclass
 class Spec:
+    """The data-flow specification: sources, sinks, sanitizers and the rules that report flows."""
+
     sources: list[Source] = field(default_factory=list)
     sinks: list[Sink] = field(default_factory=list)
     sanitizers: list[Sanitizer] = field(default_factory=list)
