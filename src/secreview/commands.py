@@ -11,6 +11,7 @@ calls :func:`run_review` here instead of :func:`secreview.engine.run`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import replace
@@ -65,7 +66,8 @@ def run_review(args, options, targets: list, stdin, run, settings=None) -> Revie
     :func:`secreview.engine.run`."""
     from secreview.filters import Filters
 
-    started = _now()
+    timing = getattr(args, "sarif_timing", False)
+    started = _now() if timing else ""  # the clock is read (and datetime imported) for --sarif-timing only
     filters = getattr(options, "filters", None) or Filters()
     diff_range = getattr(args, "diff_range", None)
     diff_mode = getattr(args, "diff_mode", False)
@@ -87,9 +89,13 @@ def run_review(args, options, targets: list, stdin, run, settings=None) -> Revie
         change = diff_mod.from_base(args.diff_base, os.getcwd())
     elif getattr(args, "patch", None):
         change = diff_mod.from_patch(args.patch, os.getcwd())
-    import tempfile  # here, not at the top: only diff and baseline need it (start-up of a review)
+    if change is None:  # a review of whole files needs no scratch folder for revisions (nor tempfile)
+        scratch_folder = contextlib.nullcontext()
+    else:
+        import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="secreview-diff-") as scratch:
+        scratch_folder = tempfile.TemporaryDirectory(prefix="secreview-diff-")
+    with scratch_folder as scratch:
         if change is not None:
             if diff_mode:
                 targets = _keep_excluded_out(diff_mod.new_targets(change, scratch), args)
@@ -105,7 +111,7 @@ def run_review(args, options, targets: list, stdin, run, settings=None) -> Revie
                 base = frozenset(f.fingerprint for f in run(base_targets, base_options, None).findings)
             filters = replace(filters, changed_lines=changed, base_fingerprints=base)
         review = run(targets, replace(options, filters=filters), stdin)
-    if getattr(args, "sarif_timing", False):
+    if timing:
         review = replace(review, timing=(started, _now()))
     return review
 
@@ -124,7 +130,7 @@ def _keep_excluded_out(targets: list, args) -> list:
 
 
 def _now() -> str:
-    import datetime  # here, not at the top: start-up of a review does not need it
+    import datetime  # here, not at the top: only --sarif-timing needs it (start-up cost)
 
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -156,7 +162,7 @@ def write_atomically(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so a
     reader (or an interrupted run) never sees half a file. Raises OSError."""
     folder = os.path.dirname(os.path.abspath(path))
-    import tempfile
+    import tempfile  # here, not at the top: only writing a baseline needs it (start-up cost)
 
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".secreview-", suffix=".tmp")
     try:
