@@ -142,7 +142,9 @@ class Demand:
             if mentions(word):
                 found.update(where(word))
         for word, roots in facts.objects.items():
-            if mentions(word) and ("builtins" in roots or any(mentions(root) for root in sorted(roots))):
+            # the roots first: a word like ``args`` or ``form`` is in most texts (as a substring,
+            # which then costs a walk over its occurrences), a root like ``werkzeug`` seldom
+            if ("builtins" in roots or any(mentions(root) for root in sorted(roots))) and mentions(word):
                 found.update(where(word))
         for root, words in facts.attributes_by_root.items():
             if root is not None and not mentions(root):
