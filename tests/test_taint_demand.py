@@ -454,3 +454,41 @@ def test_an_analysis_again_of_a_changed_text_searches_it_again():
     assert again["text_facts"] != record["text_facts"]
     # a record without the searches (old, or a text whose line ends make every function needed)
     assert _analyse(changed, {**record, "text_sum": again["text_sum"], "text_facts": None}) == (findings, again)
+
+
+def test_occurrences_are_the_whole_word_finds():
+    # occurrences() tests the character after a find before the one before it (most finds are
+    # parts of longer names): the same offsets as testing both, here against that reading
+    import random
+
+    def reference(text, word, start=0, end=None):
+        found, at = [], text.find(word, start, len(text) if end is None else end)
+        while at >= 0:
+            after = at + len(word)
+            if (at == 0 or not demand_mod._is_word(text[at - 1])) \
+                    and (after >= len(text) or not demand_mod._is_word(text[after])):
+                found.append(at)
+            at = text.find(word, after, len(text) if end is None else end)
+        return found
+
+    rng = random.Random(7)
+    for _ in range(20000):
+        text = "".join(rng.choice("ab_ .1\u00e9(\n") for _ in range(rng.randint(0, 12)))
+        word = "".join(rng.choice("ab") for _ in range(rng.randint(1, 3)))
+        start, end = rng.randint(0, 3), rng.choice([None, rng.randint(0, 12)])
+        assert demand_mod.occurrences(text, word, start, end) == reference(text, word, start, end)
+    assert demand_mod.occurrences("req request _req req.x kwargs args", "req") == [0, 17]
+
+
+@pytest.mark.parametrize("header, seeded", [("", False), ("from werkzeug.datastructures import MultiDict\n", True),
+                                            ("import argparse\n", True)])
+def test_an_object_attribute_seeds_only_with_its_root_named(header, seeded):
+    # the roots of an object's attribute (werkzeug for args, argparse for parse_args) are
+    # looked for before the word itself: the word seeds a function only when one of them is named
+    code = header + "def f(p, *args, **kwargs):\n    return p.args, p.parse_args(), kwargs\n"
+    source = parse_bytes(code.encode(), "mod.py")
+    index = Index(source.tree, "mod", frozenset({ast.Call}))
+    module = ModuleTaint(FileContext(source, index), taint_run.spec_index())
+    plan = demand_mod.Demand(module, list(index.functions))
+    assert bool(plan._source_offsets()) == seeded
+    assert bool(plan.initial()) == seeded

@@ -550,7 +550,7 @@ class ModuleTaint:
         call_name = self.index.call_name
         calls = self.index.of_type(ast.Call)
         try:
-            quals = {call_name(call) for call in calls}  # many calls share a name: each is seen once
+            quals = set(map(call_name, calls))  # many calls share a name: each is seen once
         except RecursionError:
             quals = set()
             for call in calls:

@@ -36,12 +36,17 @@ def occurrences(text: str, word: str, start: int = 0, end: int | None = None) ->
     found = []
     end = len(text) if end is None else end
     size = len(word)
-    at = text.find(word, start, end)
+    length = len(text)
+    find = text.find
+    at = find(word, start, end)
     while at >= 0:
         after = at + size
-        if (at == 0 or not _is_word(text[at - 1])) and (after >= len(text) or not _is_word(text[after])):
+        # (``_is_word`` inlined: most words are found many times as parts of longer names)
+        if after < length and ((char := text[after]) == "_" or char.isalnum()):
+            pass
+        elif at == 0 or not ((char := text[at - 1]) == "_" or char.isalnum()):
             found.append(at)
-        at = text.find(word, after, end)
+        at = find(word, after, end)
     return found
 
 
@@ -142,7 +147,9 @@ class Demand:
             if mentions(word):
                 found.update(where(word))
         for word, roots in facts.objects.items():
-            if mentions(word) and ("builtins" in roots or any(mentions(root) for root in sorted(roots))):
+            # the roots first: a word like ``args`` or ``form`` is in most texts (as a substring,
+            # which then costs a walk over its occurrences), a root like ``werkzeug`` seldom
+            if ("builtins" in roots or any(mentions(root) for root in sorted(roots))) and mentions(word):
                 found.update(where(word))
         for root, words in facts.attributes_by_root.items():
             if root is not None and not mentions(root):
