@@ -584,3 +584,42 @@ def test_sr502_select_drops_only_what_check_node_does_not_report():
             rule.check_node(ctx, node)
         reported += len(ctx.findings) - before
     assert reported >= 3
+
+
+BUILTIN_CALLS = [
+    "x = len(a)\ny = dict(b=1)\nprint(open(p))",
+    "def len(x):\n    return 0\nlen([])\nsorted(a)",  # a def shadows the builtin
+    "class C:\n    dict = 1\n    def m(self):\n        return dict()\n",  # bound in a class only
+    "def f():\n    global set\n    set = 3\n    return set()\n",
+    "from os import *\nlen(x)\neval(y)\n",  # a star import does not change a builtin's name
+    "for list in x:\n    list()\n[str for str in y if str()]\n",
+    "def f(len=len):\n    return len(a), isinstance(b, int), exec(c)\n",
+]
+
+
+@pytest.mark.parametrize("code", BUILTIN_CALLS)
+def test_quiet_builtins_resolve_to_no_rule(code):
+    """The engine skips ``NAME(...)`` for a builtin in ``quiet_builtins`` that the file binds
+    nowhere: resolving it gives ``builtins.NAME`` and no rule."""
+    ruleset = engine.RuleSet.from_options(engine.Options())
+    assert "open" not in ruleset.quiet_builtins and "eval" not in ruleset.quiet_builtins
+    assert "len" in ruleset.quiet_builtins
+    index = context(code).index
+    skipped = 0
+    for call in index.of_type(ast.Call):
+        func = call.func
+        if type(func) is ast.Name and func.id in ruleset.quiet_builtins and not index.bound_anywhere(func.id):
+            skipped += 1
+            assert index.qualname(func) == f"builtins.{func.id}"
+            assert ruleset.call_rules(index.qualname(func), func) == ()
+        elif type(func) is ast.Name:
+            bound = any(func.id in scope.bindings for scope in index._all_scopes())
+            assert index.bound_anywhere(func.id) == bound
+    assert skipped or "len" not in code
+
+
+def test_bound_anywhere_is_the_scan_of_the_scopes():
+    for ctx in fixture_contexts():
+        index = ctx.index
+        for name in {node.id for node in ast.walk(ctx.source.tree) if type(node) is ast.Name}:
+            assert index.bound_anywhere(name) == any(name in scope.bindings for scope in index._all_scopes())

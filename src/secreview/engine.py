@@ -21,7 +21,7 @@ from secreview.model import FileResult, Finding, Level, Review, Skipped
 from secreview.perf import RunStats
 from secreview.rules import registry
 from secreview.rules.base import FileContext, Rule
-from secreview.source.index import CONVENTIONAL_ALIASES, Index
+from secreview.source.index import BUILTINS, CONVENTIONAL_ALIASES, Index
 from secreview.source.parse import DEFAULT_MAX_BYTES, SourceFile, parse_bytes, read_source
 from secreview.taint import run as taint_run
 
@@ -88,6 +88,11 @@ class RuleSet:
         # is a single part, which that does not tell.
         heads = {prefix.partition(".") for prefix, _ in self.prefixes}
         self.prefix_heads = frozenset(head for head, dot, _ in heads) if all(dot for _, dot, _ in heads) else None
+        # Builtins whose call ``NAME(...)`` no rule is registered for: where the file binds NAME
+        # nowhere, such a call resolves to ``builtins.NAME`` and has no rules, which the engine
+        # knows without resolving it (most of the calls of test files: ``len``, ``dict``, ...)
+        self.quiet_builtins = frozenset(name for name in BUILTINS
+                                        if not self._call_rules(f"builtins.{name}", ast.Name(name)))
         # (qualified name, method name) of a call -> its rules
         self._memo: dict[tuple[str | None, str | None], tuple[Rule, ...]] = {}
 
@@ -133,6 +138,8 @@ class RuleSet:
         inactive = self.inactive(source.text, source.path, ctx)
         rooted = self.prefixed(source.text, index)
         attrs = self.attrs
+        quiet = self.quiet_builtins
+        bound_anywhere = index.bound_anywhere
         Attribute, Name, Call = ast.Attribute, ast.Name, ast.Call
         called = ctx.called_names = []  # (FileContext.call_names) while each call's func is at hand
         append = called.append
@@ -159,8 +166,16 @@ class RuleSet:
                     if cls is not Name or root.id not in rooted:
                         continue
                 method = name
+            elif type(func) is Name:
+                name = func.id
+                append(name)
+                if name in quiet and not bound_anywhere(name):
+                    # a builtin bound nowhere in the file resolves to ``builtins.NAME``
+                    # (Index._qualname), for which no rule is registered (see __init__)
+                    continue
+                method = None
             else:
-                append(func.id if type(func) is Name else "")
+                append("")
                 method = None
             try:
                 qualname = index.call_name(call)

@@ -138,7 +138,7 @@ class Index:
         self._collect = collect
         self._qualname_cache: dict[ast.AST, str | None] = {}
         self._binding_cache: dict[ast.Name, Binding | None] = {}
-        self._unbound_cache: dict[str, bool] = {}
+        self._bound: set[str] | None = None  # every name some scope binds (bound_anywhere)
         self._alternatives_cache: dict[ast.Name, _Alternatives | None] = {}
         self._scope_list: list[Scope] | None = None
         # ``parent(node)`` is asked hundreds of thousands of times: the dict's own ``get``
@@ -802,10 +802,17 @@ class Index:
         return ".".join(attrs)
 
     def _bound_nowhere(self, name: str) -> bool:
-        cache = self._unbound_cache
-        if name not in cache:
-            cache[name] = not any(name in scope.bindings for scope in self._all_scopes())
-        return cache[name]
+        return not self.bound_anywhere(name)
+
+    def bound_anywhere(self, name: str) -> bool:
+        """Whether some scope of the module binds ``name``; if none does, every use of it finds
+        no binding (:meth:`lookup` answers from the scopes' bindings only)."""
+        bound = self._bound
+        if bound is None:
+            # one set of every scope's names, built in C, rather than a scan of the scopes
+            # per name asked
+            bound = self._bound = set().union(*[scope.bindings for scope in self._all_scopes()])
+        return name in bound
 
     def names_under(self, heads: frozenset[str]) -> set[str] | None:
         """The names whose qualified name (:meth:`qualname`), or that of an expression built on
