@@ -15,22 +15,12 @@ def test_the_line_count_is_that_of_str_splitlines(text):
 
 def _decode_by_tokenize(data: bytes, display: str):
     """decode as it was written before its shortcut: tokenize.detect_encoding on every file."""
-    import io
-    import tokenize
-
-    from secreview.source.parse import _decoded
     from secreview.model import Skipped
+    from secreview.source.parse import _decode_declared
 
     if b"\0" in data:
         return Skipped(display, "file contains null bytes (binary data, not Python source)")
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:
-        message = getattr(exc, "msg", None) or str(exc)
-        if "invalid or missing encoding" not in message:
-            return Skipped(display, f"cannot decode: {message}")
-        encoding = "utf-8"
-    return _decoded(data, display, encoding)
+    return _decode_declared(data, display)
 
 
 @pytest.mark.parametrize("data", [

@@ -546,18 +546,25 @@ def test_sr805_select_keeps_what_check_node_can_report():
             "        g = req.params['p']['q']\n        h = a['name']\n        return req.foo['z']\n")
     dropped_seen = kept_seen = 0
     for ctx in [context(code), *fixture_contexts()]:
-        nodes = ctx.index.of_type(ast.Subscript)
-        kept = rule.select(ctx, ast.Subscript, nodes)
-        dropped = [node for node in nodes if node not in kept]
-        before = len(ctx.findings)
-        for node in dropped:
-            rule.check_node(ctx, node)
-        assert len(ctx.findings) == before
-        for node in kept:
-            rule.check_node(ctx, node)
-        kept_seen += len(ctx.findings) - before
-        dropped_seen += len(dropped)
+        reported, dropped = _select_split(rule, ctx, ast.Subscript)
+        kept_seen += reported
+        dropped_seen += dropped
     assert kept_seen >= 3 and dropped_seen >= 10
+
+
+def _select_split(rule, ctx: FileContext, node_type: type) -> tuple[int, int]:
+    """Check the nodes ``rule.select`` drops (asserting they report nothing), then those it
+    keeps: (findings of the kept nodes, number of nodes dropped)."""
+    nodes = ctx.index.of_type(node_type)
+    kept = rule.select(ctx, node_type, nodes)
+    dropped = [node for node in nodes if node not in kept]
+    before = len(ctx.findings)
+    for node in dropped:
+        rule.check_node(ctx, node)
+    assert len(ctx.findings) == before
+    for node in kept:
+        rule.check_node(ctx, node)
+    return len(ctx.findings) - before, len(dropped)
 
 
 def test_sr502_select_drops_only_what_check_node_does_not_report():
@@ -573,16 +580,7 @@ def test_sr502_select_drops_only_what_check_node_does_not_report():
             "def f(api_key='aZ9qR2wX7'):\n    return {'password': 'qwErTyU', 'token': 'r4Nd0mT0k3n'}\n")
     reported = 0
     for ctx in [context(code), *fixture_contexts()]:
-        nodes = ctx.index.of_type(ast.Constant)
-        kept = rule.select(ctx, ast.Constant, nodes)
-        dropped = [node for node in nodes if node not in kept]
-        before = len(ctx.findings)
-        for node in dropped:
-            rule.check_node(ctx, node)
-        assert len(ctx.findings) == before
-        for node in kept:
-            rule.check_node(ctx, node)
-        reported += len(ctx.findings) - before
+        reported += _select_split(rule, ctx, ast.Constant)[0]
     assert reported >= 3
 
 

@@ -11,30 +11,24 @@ internal error (one line on standard error naming the problem).
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 
-# Automatic garbage collection is off while the modules load (here and in registry.load, which
-# imports the rules): loading makes a few hundred thousand objects that live as long as the
-# process and next to no garbage, and the collections their allocation counts triggered walked
-# them again and again. It is back on (as it was) once they are loaded, below.
-_GC_WAS_ENABLED = gc.isenabled()
-gc.disable()
+from secreview.perf import gc_paused
 
-from secreview import __version__, commands, config, perf
-from secreview import cache as cache_mod
-from secreview.discover import TargetError, discover
-from secreview.engine import Options, run
-from secreview.errors import UserError
-from secreview.model import PILLARS, Level, cwe_name, cwe_pillar
-from secreview.policy import POLICIES as TEST_POLICIES
-from secreview.report import FORMATS, REVIEW_FORMATS, render
-from secreview.rules import registry
-from secreview.source.parse import DEFAULT_MAX_BYTES
-
-if _GC_WAS_ENABLED:
-    gc.enable()
+# Loading the modules makes a few hundred thousand objects that live as long as the process and
+# next to no garbage: no automatic collection walks them while they load (see gc_paused).
+with gc_paused(collect=False):
+    from secreview import __version__, commands, config, perf
+    from secreview import cache as cache_mod
+    from secreview.discover import TargetError, discover
+    from secreview.engine import Options, run
+    from secreview.errors import UserError
+    from secreview.model import PILLARS, Level, cwe_name, cwe_pillar
+    from secreview.policy import POLICIES as TEST_POLICIES
+    from secreview.report import FORMATS, REVIEW_FORMATS, render
+    from secreview.rules import registry
+    from secreview.source.parse import DEFAULT_MAX_BYTES
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 

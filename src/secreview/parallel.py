@@ -37,7 +37,7 @@ from secreview import engine
 from secreview.cache import Cache, CacheError, dump_result_parts, file_key
 from secreview.discover import Target
 from secreview.model import FileResult, Skipped
-from secreview.perf import Progress, RunStats
+from secreview.perf import Progress, RunStats, gc_paused
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -691,25 +691,6 @@ def _busy_array(slots: int):
     """Shared slots where each worker writes the index of the file it is analysing (-1: none)."""
     array = _context().Array("q", [-1] * slots, lock=False)
     return array
-
-
-class gc_paused:
-    """Automatic collection off while files are analysed; :func:`analyse_one` collects the young
-    generation once after each file instead (and this, once more on the way out). A file's
-    syntax tree, index and data-flow states are millions of objects that live exactly as long
-    as the file is analysed: collections triggered by allocation counts walked them again and
-    again (and promoted them, so that full collections walked them once more), about a third of
-    the per-file time on Nova. ``Index.release`` breaks the index's cycles so that reference
-    counting frees a file's objects at once; the per-file collection catches any other cycle."""
-
-    def __enter__(self):
-        self.enabled = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, *exc):
-        gc.collect(0)
-        if self.enabled:
-            gc.enable()
 
 
 def _config(ruleset: engine.RuleSet, options: engine.Options) -> str:

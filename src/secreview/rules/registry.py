@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import importlib
 import pkgutil
 import re
@@ -43,18 +42,13 @@ def load() -> dict[str, type[Rule]]:
     if not _loaded:
         import secreview.rules as package
 
-        # No automatic collection while the rules load: their classes, tables and patterns live
-        # as long as the process, and collections triggered by allocation counts walked them again
-        # and again (see secreview.cli).
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        from secreview.perf import gc_paused
+
+        # the rules' classes, tables and patterns live as long as the process (see gc_paused)
+        with gc_paused(collect=False):
             for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
                 if info.name not in ("base", "registry"):
                     importlib.import_module(f"secreview.rules.{info.name}")
-        finally:
-            if enabled:
-                gc.enable()
         _loaded = True
     return RULES
 

@@ -763,7 +763,7 @@ class Index:
                     result = f"builtins.{expr.id}"
                 elif self.module_scope.stars:
                     result = f"{self.module_scope.stars[-1]}.{expr.id}"
-                elif self._bound_nowhere(expr.id):
+                elif not self.bound_anywhere(expr.id):
                     # A name used but never bound: read it as the module of that name, so that a
                     # code segment pasted without its imports still resolves (``subprocess.call``);
                     # a conventional alias (``ET``, ``RSA``) as the module it conventionally names.
@@ -801,9 +801,6 @@ class Index:
         attrs.reverse()
         return ".".join(attrs)
 
-    def _bound_nowhere(self, name: str) -> bool:
-        return not self.bound_anywhere(name)
-
     def bound_anywhere(self, name: str) -> bool:
         """Whether some scope of the module binds ``name``; if none does, every use of it finds
         no binding (:meth:`lookup` answers from the scopes' bindings only)."""
@@ -827,7 +824,7 @@ class Index:
         if "builtins" in heads or any(star.partition(".")[0] in heads for star in self.module_scope.stars):
             return None
         found = {name for name, module in CONVENTIONAL_ALIASES.items() if module.partition(".")[0] in heads}
-        found = {name for name in found.union(heads) if self._bound_nowhere(name)}
+        found = {name for name in found.union(heads) if not self.bound_anywhere(name)}
         for scope in self._all_scopes():
             for name, bindings in scope.bindings.items():
                 if name in found:

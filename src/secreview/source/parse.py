@@ -131,6 +131,11 @@ def decode(data: bytes, display: str) -> str | Skipped:
     second = data.find(b"\n", first + 1) if first >= 0 else -1
     if not data.startswith(codecs.BOM_UTF8) and b"coding" not in (data if second < 0 else data[:second]):
         return _decoded(data, display, "utf-8")
+    return _decode_declared(data, display)
+
+
+def _decode_declared(data: bytes, display: str) -> str | Skipped:
+    """Decode by the BOM or the encoding declaration ``tokenize.detect_encoding`` finds."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:

@@ -1610,7 +1610,7 @@ class _Unit:
             facts.carries = _CARRIES[qual]
             return facts
         protects = spec.sanitizers.get(qual) if qual else None
-        if protects is None and qual and "." in qual and self.index._bound_nowhere(qual.split(".")[0]):
+        if protects is None and qual and "." in qual and not self.index.bound_anywhere(qual.split(".")[0]):
             protects = spec.sanitizer_tails.get(qual)
         if protects is not None:
             facts.protects = protects
