@@ -330,12 +330,11 @@ def test_a_round_of_reruns_is_shared_between_this_process_and_a_worker(monkeypat
     monkeypatch.setattr(parallel, "MIN_RERUNS_FOR_POOL", 2)
     main_pid = os.getpid()
 
-    def rerun_here_slowly(*item):
-        if os.getpid() == main_pid:  # slower here than in the worker: the worker surely gets some
-            time.sleep(0.02)
+    def rerun_slowly(*item):  # each file takes long enough that neither process takes them all
+        time.sleep(0.02)
         return _pid_and_double(*item)
 
-    done = parallel.rerun_many_for(engine.Options(jobs=2))(rerun_here_slowly, items)
+    done = parallel.rerun_many_for(engine.Options(jobs=2))(rerun_slowly, items)
     assert [d[1:] for d in done] == [(n * 2, f"table{n}", frozenset({n})) for n in range(12)]  # in item order
     pids = {d[0] for d in done}
     assert main_pid in pids and len(pids) == 2  # this process and one worker: jobs - 1 forked
@@ -354,6 +353,54 @@ def test_a_worker_dying_in_a_round_of_reruns_costs_only_time(monkeypatch):
 
     monkeypatch.setattr(parallel, "MIN_RERUNS_FOR_POOL", 2)
     assert parallel.rerun_many_for(engine.Options(jobs=2))(rerun, items) == list(range(10))
+
+
+def test_a_worker_whose_results_cannot_be_read_costs_only_time(monkeypatch):
+    # the child exits cleanly but what it wrote is not a whole pickle: its files are analysed here
+    import pickle
+
+    items = [(_Round(n), None, frozenset()) for n in range(10)]
+    main_pid = os.getpid()
+    ran_here = []
+
+    def rerun(result, table, demand):
+        if os.getpid() == main_pid:
+            ran_here.append(result.lines)
+            time.sleep(0.01)
+        return result.lines
+
+    monkeypatch.setattr(parallel, "MIN_RERUNS_FOR_POOL", 2)
+    monkeypatch.setattr(pickle, "dumps", lambda obj, protocol=None: b"\x80\x05truncated")
+    assert parallel.rerun_many_for(engine.Options(jobs=2))(rerun, items) == list(range(10))
+    assert sorted(ran_here) == list(range(10))  # each file once here, the child's share too
+
+
+def test_an_interrupted_round_of_reruns_stops_its_worker(monkeypatch):
+    items = [(_Round(n), None, frozenset()) for n in range(10)]
+    main_pid = os.getpid()
+    children = []
+    real_fork_share = parallel._fork_share
+
+    def fork_share():
+        pid, fd = real_fork_share()
+        children.append(pid)
+        return pid, fd
+
+    def rerun(result, table, demand):
+        if os.getpid() != main_pid:
+            time.sleep(30)  # a worker that would outlive the interrupted run
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(parallel, "MIN_RERUNS_FOR_POOL", 2)
+    monkeypatch.setattr(parallel, "_fork_share", fork_share)
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        parallel.rerun_many_for(engine.Options(jobs=2))(rerun, items)
+    assert time.monotonic() - start < 10
+    assert len(children) == 1
+    with pytest.raises(ChildProcessError):  # stopped and collected: no zombie is left
+        os.waitpid(children[0], os.WNOHANG)
+    assert parallel._RERUN_STATE is None
 
 
 def test_a_small_round_or_one_job_reruns_here_in_order(monkeypatch):
