@@ -82,10 +82,13 @@ def test_words_that_only_look_like_sources_do_not_count(code):
     "args=argv;input\tstdin\x0cenviron\rgetenv(RequestHandler)[authenticated]",
     "readline_ x_read _read read1 1read read",
 ])
-@pytest.mark.parametrize("extra", ["", "# caf\u00e9\n", "# read\u2014x\n", "# read\u00e9 \u00e9read\n", "# read\u00a0req\u2028args\n"])
+@pytest.mark.parametrize("extra", ["", "# caf\u00e9\n", "# read\u2014x\n", "# read\u00e9 \u00e9read\n", "# read\u00a0req\u2028args\n",
+                                   "# \u00abread\u00bb \u3000args\u3000 environ\u00e9\n", "\u00e9\nrequest"])
 def test_a_word_is_mentioned_as_the_split_of_the_text_says(text, extra):
-    # ASCII text is searched word by word (gated by stems), other text split into its words:
-    # both must find the vocabulary's words exactly where the translate-and-split does
+    # Every text is searched word by word (gated by stems), ASCII text through ``occurrences``,
+    # other text through ``_stands_alone`` (letters and punctuation of other scripts are part of
+    # a word there): both must find the vocabulary's words exactly where the translate-and-split
+    # does
     text = extra + text
     source = parse_bytes(b"x = 1\n", "mod.py")
     index = Index(source.tree, "mod", frozenset({ast.Call}))

@@ -53,6 +53,31 @@ def occurrences(text: str, word: str, start: int = 0, end: int | None = None) ->
 _BLANK_PUNCTUATION = str.maketrans({chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) == "_")})
 
 
+def _separates(char: str) -> bool:
+    """Whether ``char`` ends a word as ``text.translate(_BLANK_PUNCTUATION).split()`` cuts text:
+    blank (``str.split`` and ``str.isspace`` agree on what is) or ASCII punctuation. Any other
+    character, letters and punctuation of other scripts alike, is part of the word."""
+    return char.isspace() or (char < "\x80" and not (char.isalnum() or char == "_"))
+
+
+def _stands_alone(text: str, word: str) -> bool:
+    """Whether ``word`` is one of the words ``text.translate(_BLANK_PUNCTUATION).split()`` gives,
+    found without splitting the text: an occurrence with a separator (or the text's end) on each
+    side. (Splitting a text that is not ASCII into all its words cost about 1 ms per file; most
+    of the vocabulary's words do not occur in it at all, which one search tells.)"""
+    if not word or any(_separates(char) for char in word):
+        return False  # the split never gives an empty word or one holding a separator
+    size = len(word)
+    length = len(text)
+    at = text.find(word)
+    while at >= 0:
+        after = at + size
+        if (at == 0 or _separates(text[at - 1])) and (after >= length or _separates(text[after])):
+            return True
+        at = text.find(word, at + 1)
+    return False
+
+
 def _is_word(char: str) -> bool:
     return char == "_" or char.isalnum()
 
@@ -89,9 +114,8 @@ class Demand:
         self._seen_attrs: set[tuple[ast.AST, str]] = set()
         self._tainted_names: set[str] = set()
         self._returning: set[ast.AST] = set()
-        self._words: set[str] | None = None  # (text not ASCII) the vocabulary's words it holds
         self._ascii = self.text.isascii()
-        self._mentioned: dict[str, bool] = {}  # (ASCII text) word -> mentioned
+        self._mentioned: dict[str, bool] = {}  # word -> mentioned
         self._substrings: dict[str, bool] = {}  # word -> occurs as a substring
         self._where: dict[str, list[int]] = {}  # word -> its occurrences
         self._stems = _spec_facts(mod.spec).stems  # (see _contains, which asks it for every word)
@@ -194,18 +218,17 @@ class Demand:
 
     def _mentions(self, word: str) -> bool:
         """Whether the text holds ``word`` (a word of the specification's vocabulary) as a whole
-        identifier."""
-        if not self._ascii:
-            return word in self._identifiers()
-        # ASCII text: a word stands between such characters exactly where ``occurrences`` finds
-        # it (for ASCII, its letters, digits and "_" are those the translation keeps), so the
-        # word is mentioned if it occurs there at all. A word absent even as a substring (most
-        # of them) costs one search of the text, or none when a shorter word of the vocabulary
-        # inside it is absent (``req`` for ``request``): cheaper than splitting every file
-        # into all of its words.
+        identifier: as one of the words ``text.translate(_BLANK_PUNCTUATION).split()`` gives.
+        A word absent even as a substring (most of them) costs one search of the text, or none
+        when a shorter word of the vocabulary inside it is absent (``req`` for ``request``):
+        cheaper than splitting every file into all of its words. In ASCII text a word stands
+        between separators exactly where ``occurrences`` finds it (for ASCII, its letters,
+        digits and "_" are those the translation keeps); in other text, where letters of other
+        scripts and their punctuation alike are part of a word, ``_stands_alone`` looks."""
         found = self._mentioned.get(word)
         if found is None:
-            found = self._mentioned[word] = self._contains(word) and bool(self._occurrences(word))
+            found = self._mentioned[word] = self._contains(word) and (
+                bool(self._occurrences(word)) if self._ascii else _stands_alone(self.text, word))
         return found
 
     def _contains(self, word: str) -> bool:
@@ -224,16 +247,6 @@ class Demand:
             found = self._where[word] = occurrences(self.text, word) \
                 if not self._ascii or self._contains(word) else []
         return found
-
-    def _identifiers(self) -> set[str]:
-        """Every identifier-like word of the text that the vocabulary holds (text not ASCII
-        only): ASCII punctuation made blank, then split. A name in code always stands between
-        such characters (or blanks other than ASCII ones); a word glued to other characters is
-        another identifier."""
-        if self._words is None:
-            self._words = _spec_facts(self.mod.spec).vocabulary.intersection(
-                self.text.translate(_BLANK_PUNCTUATION).split())
-        return self._words
 
     # ------------------------------------------------------------------ growing
 
