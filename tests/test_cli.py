@@ -46,6 +46,19 @@ def test_a_package_named_venv_is_reviewed_but_a_virtual_environment_is_not(proje
     assert "lib/venv/__init__.py" in paths and "env/bad.py" not in paths
 
 
+def test_a_conda_environment_is_skipped_and_a_named_environment_is_walked(project, capsys):
+    # conda's mark is a folder; a pyvenv.cfg that is a dangling link marks nothing; an
+    # environment named as the target itself is reviewed (the user asked for it)
+    (project / "conda" / "conda-meta").mkdir(parents=True)
+    (project / "conda" / "bad.py").write_text(VULN)
+    (project / "linked").mkdir()
+    (project / "linked" / "pyvenv.cfg").symlink_to(project / "nowhere.cfg")
+    (project / "linked" / "bad.py").write_text(VULN)
+    paths = {path for path, _, _ in findings(capsys, ".")[1]}
+    assert paths == {"pkg/app.py", "linked/bad.py"}
+    assert {path for path, _, _ in findings(capsys, "customenv")[1]} == {"customenv/bad.py"}
+
+
 def test_walks_folders_and_skips_vcs_venv_build_and_cache(project, capsys):
     code, found = findings(capsys, ".")
     assert code == 1

@@ -102,12 +102,18 @@ def _excluded(spec: pathspec.PathSpec | _NoPatterns, display: str, raw: str) -> 
 
 
 def _walk(root: str, spec: pathspec.PathSpec | _NoPatterns):
-    stack = [root]
+    # (folder, whether it is the root): a folder below the root that holds ``pyvenv.cfg`` or a
+    # ``conda-meta`` folder is a virtual environment (``venv``, ``env`` or any other name) and is
+    # skipped whole; a package that is merely called ``venv`` (the standard library's) is
+    # reviewed. The folder's own listing tells, instead of two more system calls per folder.
+    stack = [(root, True)]
     while stack:
-        folder = stack.pop()
+        folder, is_root = stack.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
+            continue
+        if not is_root and _is_environment(entries):
             continue
         subdirs = []
         for entry in entries:
@@ -119,15 +125,25 @@ def _walk(root: str, spec: pathspec.PathSpec | _NoPatterns):
             if is_dir:
                 if entry.name in DEFAULT_EXCLUDED_DIRS or entry.name.endswith(".egg-info"):
                     continue
-                if os.path.exists(os.path.join(entry.path, "pyvenv.cfg")) or \
-                        os.path.isdir(os.path.join(entry.path, "conda-meta")):
-                    continue  # a virtual environment (``venv``, ``env`` or any other name); a
-                    # package that is merely called ``venv`` (the standard library's) is reviewed
                 if spec.patterns and (spec.match_file(rel + "/") or spec.match_file(display_path(entry.path) + "/")):
                     continue
-                subdirs.append(entry.path)
+                subdirs.append((entry.path, False))
             elif entry.name.endswith(".py"):
                 if spec.patterns and (spec.match_file(rel) or spec.match_file(display_path(entry.path))):
                     continue
                 yield entry.path
         stack.extend(reversed(subdirs))
+
+
+def _is_environment(entries: list[os.DirEntry]) -> bool:
+    """Whether a folder with these entries is a virtual environment: it holds ``pyvenv.cfg`` (of
+    any kind, that exists) or a ``conda-meta`` folder (symbolic links followed)."""
+    for entry in entries:
+        try:
+            if entry.name == "pyvenv.cfg" and (not entry.is_symlink() or os.path.exists(entry.path)):
+                return True
+            if entry.name == "conda-meta" and entry.is_dir():
+                return True
+        except OSError:
+            continue
+    return False
