@@ -172,7 +172,9 @@ class Index:
         # type -> (its bucket or None, handler, children, how), made for this index as the types
         # are met: one dict lookup per node tells all that ``_plan`` worked out for its type
         plans: dict[type, tuple] = {}
-        stack: list = []
+        # the module scope at the bottom: popped last, as a Scope marker, it ends the walk (see
+        # the Scope branch), so the stack is never empty before and a pop needs no test first
+        stack: list = [self.module_scope]
         pop = stack.pop
         push = stack.append
         extend = stack.extend
@@ -237,7 +239,7 @@ class Index:
                 if plan is None:
                     if cls is Scope:  # a marker: the nodes from here on are in this scope
                         scope = node
-                        if not stack:
+                        if not stack:  # the module scope pushed first: the walk is over
                             break
                         node = pop()
                         continue
@@ -296,8 +298,6 @@ class Index:
                     # once (``ast.parse`` shares one ``Add`` between all the additions) and keep
                     # the scope of their last visit
                     scopes[node] = scope
-            if not stack:
-                break
             node = pop()
         self.nodes.update((cls, found) for cls, found in buckets.items() if found)
 
