@@ -161,6 +161,41 @@ def test_global_and_nonlocal_sets_of_a_scope():
     assert [b.scope.name for b in index.module_scope.bindings["a"]] == ["mod"]
     assert index.module_scope.stars == []
 
+def test_def_binds_in_its_scope_or_where_global_sends_it():
+    # _function binds the def itself in its scope, and through _add when the scope has a
+    # ``global`` or ``nonlocal`` statement
+    source = textwrap.dedent("""
+        def outer(a, b=1, *, c=2):
+            global helper
+            def helper():
+                pass
+            def local(d):
+                pass
+            return local
+        @deco
+        async def run(x: int = 3) -> None:
+            pass
+    """)
+    index = Index(ast.parse(source), "mod")
+    module = index.module_scope
+    assert [(b.kind, b.qualname, b.pos) for b in module.bindings["helper"]] == [("def", "mod.outer.helper", (4, 4))]
+    outer = index.inner_scope(index.tree.body[0])
+    assert "helper" not in outer.bindings
+    assert [(b.kind, b.qualname, b.pos, b.scope) for b in outer.bindings["local"]] \
+        == [("def", "mod.outer.local", (6, 4), outer)]
+    assert [(b.kind, b.pos) for b in outer.bindings["a"]] == [("param", (2, 0))]
+    assert sorted(outer.bindings) == ["a", "b", "c", "local"]
+    run = index.tree.body[1]
+    inner = index.inner_scope(run)
+    assert (inner.kind, inner.name, inner.parent, inner.node) == ("function", "mod.run", module, run)
+    assert [(b.kind, b.qualname, b.pos) for b in module.bindings["run"]] == [("def", "mod.run", (10, 0))]
+    assert index.functions == [index.tree.body[0], *index.tree.body[0].body[1:3], run]
+    for child in (run.decorator_list[0], run.args.defaults[0], run.returns):
+        assert index.parent(child) is run and index.scope_of(child) is module
+    assert index.parent(run.args.args[0].annotation) is run.args.args[0]
+    assert index.scope_of(run.body[0]) is inner
+
+
 def test_relative_and_star_imports():
     assert calls("""
         from . import utils

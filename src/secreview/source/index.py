@@ -409,15 +409,43 @@ class Index:
         return None
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope):
+        # the most frequent scope owner: _add (for the def), _open, _defaults and _body are
+        # inlined (as they are written there), and each field is read once
         self.functions.append(node)
-        qual = f"{scope.name}.{node.name}"
-        self._add(scope, node.name, "def", node, (node.lineno, node.col_offset), qual)
-        inner = _open("function", node, scope, qual)
+        name = node.name
+        qual = f"{scope.name}.{name}"
+        pos = (node.lineno, node.col_offset)
+        if scope.globals or scope.nonlocals:  # the def may bind in another scope
+            self._add(scope, name, "def", node, pos, qual)
+        else:
+            binding = Binding()  # see Binding
+            binding.name = name
+            binding.kind = "def"
+            binding.node = node
+            binding.pos = pos
+            binding.scope = scope
+            binding.qualname = qual
+            binding.value = None
+            found = scope.bindings.get(name)
+            if found is None:
+                scope.bindings[name] = [binding]
+            else:
+                found.append(binding)
+        inner = Scope()  # as _open
+        inner.kind = "function"
+        inner.node = node
+        inner.parent = scope
+        inner.name = qual
+        inner.bindings = {}
+        inner.globals = _NO_NAMES
+        inner.nonlocals = _NO_NAMES
+        inner.stars = ()
         self.inner_scopes[node] = inner
         parents = self.parents
         scopes = self.scopes
         # the parameters first (their parents are recorded before the other children's)
-        annotations = self._arguments(node.args, inner, node)
+        args = node.args
+        annotations = self._arguments(args, inner, node, pos)
         order = [*node.decorator_list]
         for child in order:
             parents[child] = node
@@ -425,13 +453,31 @@ class Index:
         for child in annotations:  # their parent is the parameter
             scopes[child] = scope
         order += annotations
-        self._defaults(node.args, node, scope, order)
+        # the default values, evaluated where the def is (as _defaults)
+        defaults = args.defaults
+        if defaults:
+            for child in defaults:
+                parents[child] = node
+                scopes[child] = scope
+            order += defaults
+        for child in args.kw_defaults:
+            if child is not None:
+                parents[child] = node
+                scopes[child] = scope
+                order.append(child)
         returns = node.returns
         if returns is not None:
             parents[returns] = node
             scopes[returns] = scope
             order.append(returns)
-        self._body(node, inner, scope, order)
+        body = node.body  # as _body
+        if body:
+            for stmt in body:
+                parents[stmt] = node
+                scopes[stmt] = inner
+            order.append(inner)
+            order += body
+            order.append(scope)
         return order
 
     def _body(self, owner: ast.AST, inner: Scope, scope: Scope, order: list) -> None:
@@ -452,7 +498,7 @@ class Index:
         inner = _open("lambda", node, scope, f"{scope.name}.<lambda>")
         self.inner_scopes[node] = inner
         scopes = self.scopes
-        order = self._arguments(node.args, inner, node)
+        order = self._arguments(node.args, inner, node, (node.lineno, node.col_offset))
         for child in order:
             scopes[child] = scope
         self._defaults(node.args, node, scope, order)
@@ -463,11 +509,10 @@ class Index:
         order += (inner, body, scope)
         return order
 
-    def _arguments(self, args: ast.arguments, inner: Scope, owner: ast.AST) -> list[ast.expr]:
-        """Bind the parameters in ``inner``; their annotations, whose parents (the parameters)
-        it records."""
+    def _arguments(self, args: ast.arguments, inner: Scope, owner: ast.AST, pos: Pos) -> list[ast.expr]:
+        """Bind the parameters in ``inner`` (from ``pos``, where the def or lambda starts); their
+        annotations, whose parents (the parameters) it records."""
         annotations: list[ast.expr] = []
-        pos = (owner.lineno, owner.col_offset)
         all_args = [*args.posonlyargs, *args.args, *args.kwonlyargs]
         if args.vararg:
             all_args.append(args.vararg)
