@@ -24,6 +24,8 @@ from typing import NamedTuple
 BUILTINS = frozenset(dir(builtins))
 
 _FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef)
+# the scope owners whose body statements have no scope recorded (see Index.scopes)
+_BODY_OWNERS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 _MAX_DEPTH = 24
 # the parameters and comprehension clauses get a parent but are not visited (their parts are)
@@ -124,8 +126,10 @@ class Index:
         self.module = module
         self.parents: dict[ast.AST, ast.AST] = {}
         # node -> the scope it is evaluated in, recorded for the tree, names, the children of
-        # scope owners (defs, classes, lambdas, comprehensions, except handlers) and operators;
-        # every other node is evaluated in its parent's scope (ask ``scope_of``)
+        # scope owners (defs, classes, lambdas, comprehensions, except handlers) but the
+        # statements of a def's or class's body, and operators; every other node is evaluated in
+        # its parent's scope, a body statement in the scope its def or class opens (ask
+        # ``scope_of``)
         self.scopes: dict[ast.AST, Scope] = {}
         self.inner_scopes: dict[ast.AST, Scope] = {}  # def / class / lambda / comprehension -> its scope
         self.nodes: dict[type, list[ast.AST]] = {}  # collected nodes of interest, in source order
@@ -474,7 +478,6 @@ class Index:
         if body:
             for stmt in body:
                 parents[stmt] = node
-                scopes[stmt] = inner
             order.append(inner)
             order += body
             order.append(scope)
@@ -482,14 +485,13 @@ class Index:
 
     def _body(self, owner: ast.AST, inner: Scope, scope: Scope, order: list) -> None:
         """Append a def's or class's body to the visiting ``order``: evaluated in ``inner``, with
-        the owner's ``scope`` again after it (for the owner's siblings)."""
+        the owner's ``scope`` again after it (for the owner's siblings). The statements' scope
+        is not recorded: scope_of knows it from their parent (few nodes are ever asked it)."""
         body = owner.body  # type: ignore[attr-defined]
         if body:
             parents = self.parents
-            scopes = self.scopes
             for stmt in body:
                 parents[stmt] = owner
-                scopes[stmt] = inner
             order.append(inner)
             order += body
             order.append(scope)
@@ -659,14 +661,18 @@ class Index:
             return scope
         if type(node) in _NOT_VISITED:
             return self.module_scope
-        # any other node is evaluated in the scope of its parent (see ``scopes`` in __init__)
+        # any other node is evaluated in the scope of its parent (see ``scopes`` in __init__),
+        # except a statement of a def's or class's body: the children of a def or class that
+        # are not in its body have their scope recorded, so a node met here under one is
         get = self.parents.get
-        node = get(node)
-        while node is not None:
-            scope = scopes.get(node)
+        parent = get(node)
+        while parent is not None:
+            if type(parent) in _BODY_OWNERS:
+                return self.inner_scopes[parent]
+            scope = scopes.get(parent)
             if scope is not None:
                 return scope
-            node = get(node)
+            parent = get(parent)
         return self.module_scope
 
     def inner_scope(self, node: ast.AST) -> Scope | None:
