@@ -127,9 +127,10 @@ class Index:
         self.parents: dict[ast.AST, ast.AST] = {}
         # node -> the scope it is evaluated in, recorded for the tree, names, the children of
         # scope owners (defs, classes, lambdas, comprehensions, except handlers) but the
-        # statements of a def's or class's body, and operators; every other node is evaluated in
-        # its parent's scope, a body statement in the scope its def or class opens (ask
-        # ``scope_of``)
+        # statements of a def's or class's body; every other node is evaluated in its parent's
+        # scope, a body statement in the scope its def or class opens (ask ``scope_of``). An
+        # operator, shared by all the expressions that use it (one ``Add`` for all the additions),
+        # gets the scope of the first one, its parent.
         self.scopes: dict[ast.AST, Scope] = {}
         self.inner_scopes: dict[ast.AST, Scope] = {}  # def / class / lambda / comprehension -> its scope
         self.nodes: dict[type, list[ast.AST]] = {}  # collected nodes of interest, in source order
@@ -297,11 +298,8 @@ class Index:
                         elif count > 2:
                             extend(kids[:0:-1])
                         continue
-                else:
-                    # a node without children; operators are the only nodes visited more than
-                    # once (``ast.parse`` shares one ``Add`` between all the additions) and keep
-                    # the scope of their last visit
-                    scopes[node] = scope
+                # (a node without children, such as ``pass`` or an operator, has nothing more to
+                # record: its scope is its parent's, see scope_of)
             node = pop()
         self.nodes.update((cls, found) for cls, found in buckets.items() if found)
 
