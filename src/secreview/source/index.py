@@ -661,7 +661,8 @@ class Index:
             return self.module_scope
         # any other node is evaluated in the scope of its parent (see ``scopes`` in __init__),
         # except a statement of a def's or class's body: the children of a def or class that
-        # are not in its body have their scope recorded, so a node met here under one is
+        # are not in its body have their scope recorded, so a node met here under one is in
+        # its body: evaluated in the scope the def or class opens
         get = self.parents.get
         parent = get(node)
         while parent is not None:
