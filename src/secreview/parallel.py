@@ -361,12 +361,17 @@ def _fork_share() -> tuple[int, int]:
 
 def _share_of(pid: int, fd: int) -> dict[int, object]:
     """What a child of :func:`_fork_share` did ({} if it died or wrote less than all of it: its
-    files are then analysed here)."""
+    files are then analysed here). The pipe is closed and the child collected whatever happens;
+    interrupted (Ctrl-C), the child is stopped first."""
     import pickle
 
-    with open(fd, "rb") as source:
-        payload = source.read()
-    _, status = os.waitpid(pid, 0)
+    try:
+        with open(fd, "rb") as source:
+            payload = source.read()
+        _, status = os.waitpid(pid, 0)
+    except BaseException:
+        _end_child(pid)
+        raise
     if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
         return {}
     try:
@@ -377,8 +382,9 @@ def _share_of(pid: int, fd: int) -> dict[int, object]:
         return {}
 
 
-def _end_child(pid: int, fd: int) -> None:
-    """Stop a child of :func:`_fork_share` that is not needed any more."""
+def _end_child(pid: int, fd: int | None = None) -> None:
+    """Stop a child of :func:`_fork_share` that is not needed any more, collect it, and close its
+    pipe's end (``fd``) if this process still holds it."""
     try:
         os.kill(pid, signal.SIGKILL)
     except OSError:
@@ -387,10 +393,11 @@ def _end_child(pid: int, fd: int) -> None:
         os.waitpid(pid, 0)
     except OSError:
         pass
-    try:
-        os.close(fd)
-    except OSError:
-        pass
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def _context():
