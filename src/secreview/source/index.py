@@ -411,37 +411,12 @@ class Index:
         return None
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, scope: Scope):
-        # the most frequent scope owner: _add (for the def), _open, _defaults and _body are
-        # inlined (as they are written there), and each field is read once
         self.functions.append(node)
         name = node.name
         qual = f"{scope.name}.{name}"
         pos = (node.lineno, node.col_offset)
-        if scope.globals or scope.nonlocals:  # the def may bind in another scope
-            self._add(scope, name, "def", node, pos, qual)
-        else:
-            binding = Binding()  # see Binding
-            binding.name = name
-            binding.kind = "def"
-            binding.node = node
-            binding.pos = pos
-            binding.scope = scope
-            binding.qualname = qual
-            binding.value = None
-            found = scope.bindings.get(name)
-            if found is None:
-                scope.bindings[name] = [binding]
-            else:
-                found.append(binding)
-        inner = Scope()  # as _open
-        inner.kind = "function"
-        inner.node = node
-        inner.parent = scope
-        inner.name = qual
-        inner.bindings = {}
-        inner.globals = _NO_NAMES
-        inner.nonlocals = _NO_NAMES
-        inner.stars = ()
+        self._add(scope, name, "def", node, pos, qual)
+        inner = _open("function", node, scope, qual)
         self.inner_scopes[node] = inner
         parents = self.parents
         scopes = self.scopes
@@ -455,30 +430,13 @@ class Index:
         for child in annotations:  # their parent is the parameter
             scopes[child] = scope
         order += annotations
-        # the default values, evaluated where the def is (as _defaults)
-        defaults = args.defaults
-        if defaults:
-            for child in defaults:
-                parents[child] = node
-                scopes[child] = scope
-            order += defaults
-        for child in args.kw_defaults:
-            if child is not None:
-                parents[child] = node
-                scopes[child] = scope
-                order.append(child)
+        self._defaults(args, node, scope, order)
         returns = node.returns
         if returns is not None:
             parents[returns] = node
             scopes[returns] = scope
             order.append(returns)
-        body = node.body  # as _body
-        if body:
-            for stmt in body:
-                parents[stmt] = node
-            order.append(inner)
-            order += body
-            order.append(scope)
+        self._body(node, inner, scope, order)
         return order
 
     def _body(self, owner: ast.AST, inner: Scope, scope: Scope, order: list) -> None:
