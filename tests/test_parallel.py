@@ -375,9 +375,10 @@ def test_a_worker_whose_results_cannot_be_read_costs_only_time(monkeypatch):
     assert sorted(ran_here) == list(range(10))  # each file once here, the child's share too
 
 
-def test_an_interrupted_round_of_reruns_stops_its_worker(monkeypatch):
+def _interrupt_a_round(monkeypatch, rerun) -> None:
+    """Run a round of ten files with jobs=2 that ``rerun`` (or the test's patches) interrupt:
+    Ctrl-C comes through at once, and the one worker forked is stopped and collected."""
     items = [(_Round(n), None, frozenset()) for n in range(10)]
-    main_pid = os.getpid()
     children = []
     real_fork_share = parallel._fork_share
 
@@ -385,11 +386,6 @@ def test_an_interrupted_round_of_reruns_stops_its_worker(monkeypatch):
         pid, fd = real_fork_share()
         children.append(pid)
         return pid, fd
-
-    def rerun(result, table, demand):
-        if os.getpid() != main_pid:
-            time.sleep(30)  # a worker that would outlive the interrupted run
-        raise KeyboardInterrupt
 
     monkeypatch.setattr(parallel, "MIN_RERUNS_FOR_POOL", 2)
     monkeypatch.setattr(parallel, "_fork_share", fork_share)
@@ -403,17 +399,20 @@ def test_an_interrupted_round_of_reruns_stops_its_worker(monkeypatch):
     assert parallel._RERUN_STATE is None
 
 
+def test_an_interrupted_round_of_reruns_stops_its_worker(monkeypatch):
+    main_pid = os.getpid()
+
+    def rerun(result, table, demand):
+        if os.getpid() != main_pid:
+            time.sleep(30)  # a worker that would outlive the interrupted run
+        raise KeyboardInterrupt
+
+    _interrupt_a_round(monkeypatch, rerun)
+
+
 def test_a_round_interrupted_while_collecting_a_worker_stops_and_collects_it(monkeypatch):
     # Ctrl-C while this process waits for a worker's share: the worker is stopped and collected
-    items = [(_Round(n), None, frozenset()) for n in range(10)]
     main_pid = os.getpid()
-    children = []
-    real_fork_share = parallel._fork_share
-
-    def fork_share():
-        pid, fd = real_fork_share()
-        children.append(pid)
-        return pid, fd
 
     def rerun(result, table, demand):
         if os.getpid() != main_pid:
@@ -423,16 +422,8 @@ def test_a_round_interrupted_while_collecting_a_worker_stops_and_collects_it(mon
     def interrupted_read(*args, **kwargs):  # the wait for the worker's share interrupted
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(parallel, "MIN_RERUNS_FOR_POOL", 2)
-    monkeypatch.setattr(parallel, "_fork_share", fork_share)
     monkeypatch.setattr(parallel, "open", interrupted_read, raising=False)
-    start = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        parallel.rerun_many_for(engine.Options(jobs=2))(rerun, items)
-    assert time.monotonic() - start < 10
-    assert len(children) == 1
-    with pytest.raises(ChildProcessError):
-        os.waitpid(children[0], os.WNOHANG)
+    _interrupt_a_round(monkeypatch, rerun)
 
 
 def test_a_small_round_or_one_job_reruns_here_in_order(monkeypatch):
