@@ -75,6 +75,10 @@ def test_words_that_only_look_like_sources_do_not_count(code):
     assert _analysed(code) == []
 
 
+# the reference: the text's ASCII punctuation (but "_") made blank, then split at blanks
+_BLANK_PUNCTUATION = str.maketrans({chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) == "_")})
+
+
 @pytest.mark.parametrize("text", [
     "import os\nfrom flask import request\n\ndef view(req):\n    return request.args, req.GET, os.environ\n",
     "# thread, readonly, already, required, requests, fetched, parse_x\nx = 1\n",
@@ -97,7 +101,7 @@ def test_a_word_is_mentioned_as_the_split_of_the_text_says(text, extra):
     plan.text = text
     plan._ascii = text.isascii()
     facts = demand_mod._spec_facts(module.spec)
-    words = set(text.translate(demand_mod._BLANK_PUNCTUATION).split())
+    words = set(text.translate(_BLANK_PUNCTUATION).split())
     for word in sorted(facts.vocabulary, reverse=bool(extra)):  # (the memo filled in either order)
         assert plan._mentions(word) == (word in words), word
         assert plan._occurrences(word) == demand_mod.occurrences(text, word), word

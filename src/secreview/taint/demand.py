@@ -50,21 +50,19 @@ def occurrences(text: str, word: str, start: int = 0, end: int | None = None) ->
     return found
 
 
-_BLANK_PUNCTUATION = str.maketrans({chr(i): " " for i in range(128) if not (chr(i).isalnum() or chr(i) == "_")})
-
-
 def _separates(char: str) -> bool:
-    """Whether ``char`` ends a word as ``text.translate(_BLANK_PUNCTUATION).split()`` cuts text:
-    blank (``str.split`` and ``str.isspace`` agree on what is) or ASCII punctuation. Any other
-    character, letters and punctuation of other scripts alike, is part of the word."""
+    """Whether ``char`` ends a word of the text, the words being what splitting it at blanks and
+    ASCII punctuation (other than "_") gives: a blank (``str.split`` and ``str.isspace`` agree on
+    what is one) or ASCII punctuation. Any other character, letters and punctuation of other
+    scripts alike, is part of the word."""
     return char.isspace() or (char < "\x80" and not (char.isalnum() or char == "_"))
 
 
 def _stands_alone(text: str, word: str) -> bool:
-    """Whether ``word`` is one of the words ``text.translate(_BLANK_PUNCTUATION).split()`` gives,
-    found without splitting the text: an occurrence with a separator (or the text's end) on each
-    side. (Splitting a text that is not ASCII into all its words cost about 1 ms per file; most
-    of the vocabulary's words do not occur in it at all, which one search tells.)"""
+    """Whether ``word`` is one of the words of ``text`` (see _separates), found without splitting
+    the text: an occurrence with a separator (or the text's end) on each side. (Splitting a text
+    that is not ASCII into all its words cost about 1 ms per file; most of the vocabulary's words
+    do not occur in it at all, which one search tells.)"""
     if not word or any(_separates(char) for char in word):
         return False  # the split never gives an empty word or one holding a separator
     size = len(word)
@@ -218,7 +216,7 @@ class Demand:
 
     def _mentions(self, word: str) -> bool:
         """Whether the text holds ``word`` (a word of the specification's vocabulary) as a whole
-        identifier: as one of the words ``text.translate(_BLANK_PUNCTUATION).split()`` gives.
+        identifier: as one of the words splitting the text at blanks and ASCII punctuation gives.
         A word absent even as a substring (most of them) costs one search of the text, or none
         when a shorter word of the vocabulary inside it is absent (``req`` for ``request``):
         cheaper than splitting every file into all of its words. In ASCII text a word stands
