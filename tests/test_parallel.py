@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from secreview import engine, parallel
+from secreview import engine, parallel, perf
 from secreview.cli import main
+from secreview.discover import discover
 from secreview.perf import Progress, RunStats, progress_wanted
 from secreview.rules.base import FileContext
 from secreview.source.index import Index
@@ -513,3 +514,33 @@ def test_a_reviewed_file_leaves_no_cycle_for_the_collector(monkeypatch):
     assert made == ["nova/api/openstack/compute/servers.py"]  # SR901 memoised the context
     assert result.reviewed
     assert left == []
+
+
+def test_the_c_library_keeps_freed_memory_for_command_line_runs_of_many_files(many, capsys, monkeypatch):
+    calls = []
+    monkeypatch.setattr(parallel, "keep_freed_memory", lambda: calls.append(1) or True)
+    run(capsys, "-j", "1", "pkg")  # 42 files to analyse
+    assert calls == [1]
+    monkeypatch.setattr(parallel, "MIN_FILES_TO_KEEP_MEMORY", 43)
+    run(capsys, "-j", "1", "pkg")  # fewer than that: not worth importing ctypes
+    assert calls == [1]
+    monkeypatch.setattr(parallel, "MIN_FILES_TO_KEEP_MEMORY", 2)
+    targets = discover(["pkg"])
+    engine.run(targets, engine.Options(jobs=1))  # a library caller: process-wide settings are its own
+    assert calls == [1]
+    engine.run(targets, engine.Options(jobs=1, keep_freed_memory=True))
+    assert calls == [1, 1]
+
+
+def test_keep_freed_memory_sets_glibcs_parameters_and_nothing_elsewhere(monkeypatch):
+    glibc = sys.platform.startswith("linux") and bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    assert perf.keep_freed_memory() is glibc
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert perf.keep_freed_memory() is False
+    monkeypatch.setattr(sys, "platform", "linux")
+
+    def no_such_name(name):
+        raise ValueError("unrecognized configuration name")
+
+    monkeypatch.setattr(os, "confstr", no_such_name)  # a C library that is not glibc
+    assert perf.keep_freed_memory() is False

@@ -53,7 +53,8 @@ _OWN_FILES = (DB_NAME, DB_NAME + "-journal", DB_NAME + "-wal", DB_NAME + "-shm")
 
 # Options fields that steer a run but never change a file's results (filters are triage: applied
 # to the whole review after the per-file phase).
-RUN_ONLY_FIELDS = frozenset({"jobs", "cache_dir", "file_timeout", "progress", "stats", "filters"})
+RUN_ONLY_FIELDS = frozenset({"jobs", "cache_dir", "file_timeout", "progress", "stats", "filters",
+                             "keep_freed_memory"})
 
 # SQLite errors that say "not now" rather than "this file is damaged": the cache is left alone
 # (and unused for this run) instead of being rebuilt.

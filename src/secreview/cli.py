@@ -298,6 +298,7 @@ def _speed_options(options: Options, args: argparse.Namespace) -> Options:
         options.file_timeout = args.file_timeout
     options.progress = perf.progress_wanted(sys.stderr, args.quiet)
     options.stats = perf.RunStats(detailed=args.profile)
+    options.keep_freed_memory = True
     return options
 
 

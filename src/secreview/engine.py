@@ -46,6 +46,9 @@ class Options:
     cache_dir: str | None = None  # per-file result cache folder (secreview.cache); None = no cache
     file_timeout: float = 60.0  # seconds per file before it is skipped; 0 = no limit
     progress: bool = False  # draw a progress bar on standard error (the CLI decides: a terminal, not --quiet)
+    # let the C library keep freed memory for the next file (perf.keep_freed_memory): a process-wide
+    # setting, so only the CLI turns it on
+    keep_freed_memory: bool = False
     stats: RunStats | None = None  # collects phase times, notes and (when detailed) --profile data
 
 

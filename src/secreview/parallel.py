@@ -37,7 +37,7 @@ from secreview import engine
 from secreview.cache import Cache, CacheError, dump_result_parts, file_key
 from secreview.discover import Target
 from secreview.model import FileResult, Skipped
-from secreview.perf import Progress, RunStats, gc_paused
+from secreview.perf import Progress, RunStats, gc_paused, keep_freed_memory
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -51,6 +51,9 @@ MIN_BYTES_FOR_POOL = 512 * 1024
 DEFAULT_FILE_TIMEOUT = 60.0
 _CHUNK_BYTES = 96 * 1024  # files are sent to workers in chunks of about this many bytes
 _CHUNK_FILES = 16
+# fewer files than this to analyse: the C library's settings are left alone (importing ctypes
+# to change them costs about what reviewing five files does)
+MIN_FILES_TO_KEEP_MEMORY = 32
 
 
 class FileTimeout(BaseException):
@@ -528,6 +531,8 @@ def analyse_files(targets: list[Target], ruleset: engine.RuleSet, options: engin
                 stats.phases["cache lookup"] = stats.phases.get("cache lookup", 0.0) + time.perf_counter() - start
 
     todo = [i for i, r in enumerate(results) if r is None]
+    if getattr(options, "keep_freed_memory", False) and len(todo) >= MIN_FILES_TO_KEEP_MEMORY:
+        keep_freed_memory()
     for i in todo:
         if not sizes[i]:
             sizes[i] = _size(targets[i])

