@@ -210,6 +210,21 @@ class Index:
                     self._bind_attribute(node, scope)
                 child = node.value
                 parents[child] = node
+                # down the chain ``a.b.c`` here, and its base name if it has one (most do), as the
+                # loop would take them next, without going back to the top of the loop and without
+                # reading their ``ctx``: the value of an attribute reference is always read (Load;
+                # compile() refuses anything else), and reading an attribute of an ast node costs
+                # as much as a dict store (nova, every 20th file: 205 -> 202 M instructions)
+                while type(child) is Attribute:
+                    attributes.append(child)
+                    node = child
+                    child = node.value
+                    parents[child] = node
+                if type(child) is Name:
+                    names.append(child)
+                    scopes[child] = scope
+                    node = pop()
+                    continue
                 node = child
                 continue
             elif cls is Constant:
