@@ -469,13 +469,17 @@ def test_the_children_of_frequent_types_are_the_fields_in_order():
 
 
 def test_collected_nodes_are_in_source_order_and_parents_complete():
-    source = "x = {'a': f(1, k=2 + y)[0], **z}\nif not x and y < 3 < z:\n    g(x.a.b, *[1, (2, y)])\nelse:\n    del x\n"
+    source = ("x = {'a': f(1, k=2 + y)[0], **z}\nif not x and y < 3 < z:\n    g(x.a.b, *[1, (2, y)])\nelse:\n    del x\n"
+              # calls of a name or of an attribute chain on one (taken in the Call branch) or on
+              # anything else; attribute chains on a name or on a call, read and assigned
+              "self.a.b = h(x, 1, y.z, 2, w)(v).c.d(u, 'e')\nq.r(s)\nt(k=1)\nh()\n[m][0].n(1, o)\n")
     tree = ast.parse(source)
-    index = Index(tree, "m", frozenset({ast.Name, ast.Constant, ast.BinOp}))
+    types = (ast.Name, ast.Constant, ast.BinOp, ast.Attribute, ast.Call)
+    index = Index(tree, "m", frozenset(types))
     walked = _preorder(tree)
-    for node_type in (ast.Name, ast.Constant, ast.BinOp):
+    for node_type in types:
         assert index.of_type(node_type) == [n for n in walked if type(n) is node_type]
-    assert index.of_type(ast.Call) == []
+    assert Index(tree, "m", frozenset({ast.Name})).of_type(ast.Call) == []
     for node in walked[1:]:
         parent = index.parent(node)
         assert parent is not None and node in list(ast.iter_child_nodes(parent))

@@ -210,6 +210,21 @@ class Index:
                     self._bind_attribute(node, scope)
                 child = node.value
                 parents[child] = node
+                # down the chain ``a.b.c`` here, and its base name if it has one (most do), as the
+                # loop would take them next, without going back to the top of the loop and without
+                # reading their ``ctx``: the value of an attribute reference is always read (Load;
+                # compile() refuses anything else), and reading an attribute of an ast node costs
+                # as much as a dict store (nova, every 20th file: 205.3 -> 202.0 M instructions)
+                while type(child) is Attribute:
+                    attributes.append(child)
+                    node = child
+                    child = node.value
+                    parents[child] = node
+                if type(child) is Name:
+                    names.append(child)
+                    scopes[child] = scope
+                    node = pop()
+                    continue
                 node = child
                 continue
             elif cls is Constant:
@@ -237,7 +252,23 @@ class Index:
                         push(args[0])
                     else:
                         extend(args[::-1])
-                node = func
+                # the called expression, as the Attribute branch takes a chain, and its base name
+                # (nearly all calls have one), without reading a ctx: a called expression is
+                # always read (nova, every 20th file: 202.0 -> 199.7 M instructions; taking the
+                # leading arguments that are names or constants here as well saved only 0.16 %
+                # more: a turn of the loop costs little, reading a ctx much more)
+                child = func
+                while type(child) is Attribute:
+                    attributes.append(child)
+                    node = child
+                    child = node.value
+                    parents[child] = node
+                if type(child) is Name:
+                    names.append(child)
+                    scopes[child] = scope
+                    node = pop()
+                    continue
+                node = child
                 continue
             else:
                 plan = plans.get(cls)
