@@ -347,8 +347,7 @@ class ModuleTaint:
         self.unresolved: set[str] = set()  # calls to functions of other modules (for the cross-module step)
         self.sanitized_sinks: set[tuple[int, int]] = set()  # sinks reached only by sanitised untrusted data
         self._source_cache: dict[ast.AST, frozenset] = {}
-        # methods of opened things that are sources (``open(p).read``: "builtins.open().read")
-        self.opened_attrs = frozenset(name.rsplit("().", 1)[1] for name in spec.source_names if "()." in name)
+        self.opened_attrs = spec.opened_attrs  # (SpecIndex: worked out once per specification)
         # Units run again in later rounds, loop bodies twice, and a node is stepped through by
         # many flows: what depends only on the node is worked out once per module.
         self._locations: dict[ast.AST, Location] = {}
@@ -932,8 +931,22 @@ class _Unit:
                         return False
                     if returning and qual.replace("().", ".").rsplit(".", 1)[-1] in returning:
                         return False
-                children = [child for child in (func, *node.args, *[keyword.value for keyword in node.keywords])
-                            if type(child) is not Constant]
+                # its children, the called expression and the arguments other than constants,
+                # pushed one by one (as below, without a list of them first)
+                depth += 1
+                if depth > _CLEAN_DEPTH:
+                    return False
+                push(_UP)
+                push(func)
+                for child in node.args:
+                    if type(child) is not Constant:
+                        push(child)
+                for keyword in node.keywords:
+                    if type(child := keyword.value) is not Constant:
+                        push(child)
+                continue
+            elif kind is Constant:  # (a value assigned, say: nothing to look at)
+                continue
             elif kind in _DEFINITIONS:
                 # a def evaluates its decorators; a class its decorators and its body
                 children = node.decorator_list + node.body if kind is ast.ClassDef else node.decorator_list

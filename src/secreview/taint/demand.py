@@ -98,11 +98,23 @@ class Demand:
         # group of each function: its outermost enclosing function (itself at the top level)
         self.group: dict[ast.AST, ast.AST] = {}
         self.members: dict[ast.AST, list[ast.AST]] = {}
-        for func in functions:  # preorder: an enclosing function comes before what it encloses
-            outer = self.index.function_of(func)
-            top = func if outer is None else self.group.get(outer, outer)
-            self.group[func] = top
-            self.members.setdefault(top, []).append(func)
+        # Found by lines, without walking up the tree from each function: the index lists the
+        # functions in preorder (a function's subtree, the functions nested in it, follows it
+        # at once), a nested function starts within the lines of the function that encloses it,
+        # and a function not nested in another shares no line with another such (see below).
+        # So a function belongs to the last group begun when it starts within that group's lines,
+        # and begins a group of its own otherwise.
+        group, members = self.group, self.members
+        top, top_first, top_last, top_members = None, 0, -1, []
+        for func in functions:
+            line = func.lineno
+            if top_first <= line <= top_last:
+                group[func] = top
+                top_members.append(func)
+            else:
+                top, top_first, top_last = func, line, func.end_lineno or line
+                group[func] = func
+                top_members = members[func] = [func]
         # Groups never share a line (a ``def`` starts a line and its body ends its last one), so
         # a line number tells the group: by the first and last lines, in order.
         self.groups = sorted(self.members, key=lambda g: g.lineno)

@@ -136,6 +136,8 @@ class SpecIndex:
         # (the last name of a source, a source method, a request object's attribute)
         self.source_attrs = frozenset({name.rsplit(".", 1)[-1] for name in self.source_names} | set(self.source_methods)
                                       | {attr for table in self.receiver_attrs.values() for attr in table})
+        # methods of opened things that are sources (``open(p).read``: "builtins.open().read")
+        self.opened_attrs = frozenset(name.rsplit("().", 1)[1] for name in self.source_names if "()." in name)
         self.sink_names: dict[str, list[Sink]] = {}
         self.sink_methods: dict[str, list[Sink]] = {}
         self.subscript_sinks: dict[str, Sink] = {}
