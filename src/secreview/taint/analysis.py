@@ -317,6 +317,8 @@ class ModuleTaint:
             scope = self.index.inner_scope(func)
             if scope is not None:
                 self.functions[scope.name] = func
+        # each function's summary, made when first asked for (see summary()): most functions
+        # are never interpreted nor called by one that is
         self.summaries: dict[ast.AST, Summary] = {}
         self.final_env: dict[ast.AST, State] = {}
         # self.x taint: read from the previous round, written in this one
@@ -372,7 +374,6 @@ class ModuleTaint:
     def run(self) -> list[Hit]:
         funcs = list(self.index.functions)
         for func in funcs:
-            self.summaries[func] = Summary([a.arg for a in _params(func)])
             if func.decorator_list:  # (only a decorator routes a view)
                 owner = self._route_owner(func)
                 if owner:
@@ -458,7 +459,7 @@ class ModuleTaint:
 
     def _analyse(self, unit: ast.AST) -> None:
         """Interpret one unit in this round, noting what it used and whether its summary changed."""
-        summary = self.summaries.get(unit)
+        summary = None if unit is self.index.tree else self.summary(unit)
         before = summary.key() if summary is not None else None
         self._done.add(unit)
         self._interpreted.add(unit)
@@ -508,6 +509,14 @@ class ModuleTaint:
              self._current_param_calls) = saved
         if more - {callee}:
             self._schedule(more - {callee})
+
+    def summary(self, func: ast.AST) -> Summary:
+        """The summary of ``func``, a function of this module: empty until it is interpreted
+        (a summary not made yet is an empty one, which ``exported`` leaves out too)."""
+        found = self.summaries.get(func)
+        if found is None:
+            found = self.summaries[func] = Summary([a.arg for a in _params(func)])
+        return found
 
     def param_external(self) -> set[str]:
         """External calls given parameters' flows by the functions whose summaries are applied
@@ -691,7 +700,7 @@ class ModuleTaint:
         call into another module."""
         if resolved.local is not None:
             self._current_callees.add(resolved.local)
-            return self.summaries.get(resolved.local), resolved.name
+            return self.summary(resolved.local), resolved.name
         if resolved.unresolved is not None:
             self.unresolved.add(resolved.unresolved)
             if resolved.external is not None:
@@ -852,7 +861,7 @@ class _Unit:
         self.node = node
         self.is_module = isinstance(node, ast.Module)
         self.returns: frozenset = EMPTY
-        self.summary = None if self.is_module else mod.summaries.get(node)
+        self.summary = None if self.is_module else mod.summary(node)
         self.sinks: list = []
         self._sink_keys: dict = {}  # (param, sink kind, description, sink step) -> (rank, entry)
         self.outer: State | None = None
