@@ -539,13 +539,17 @@ class ModuleTaint:
         which this mirrors): a routed view, a handler method, an API controller's body."""
         if func in self.routes:
             return True
-        for src in self.spec.handler_sources:
-            if src.handler_methods and func.name in src.handler_methods \
-                    and self.handler_markers(func) & set(src.handler_bases):
-                return True
-        if self.spec.param_sources:
+        spec = self.spec
+        # (a function of another name, a class of another suffix, is none of theirs: the union of
+        # the sources' method names and the sources' suffixes tell it first)
+        if func.name in spec.handler_method_names:
+            for src in spec.handler_sources:
+                if src.handler_methods and func.name in src.handler_methods \
+                        and self.handler_markers(func) & set(src.handler_bases):
+                    return True
+        if spec.param_sources:
             cls = self.class_of(func)
-            if cls is not None:
+            if cls is not None and cls.name.endswith(spec.param_class_suffixes):
                 for src in self.spec.param_sources:
                     if cls.name.endswith(tuple(src.class_suffixes)) \
                             and not {a.arg for a in _params(func)}.isdisjoint(src.param_names):

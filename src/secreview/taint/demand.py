@@ -180,10 +180,10 @@ class Demand:
         for word in facts.anywhere:
             if mentions(word):
                 found.update(where(word))
-        for word, roots in facts.objects.items():
+        for word, roots in facts.objects_sorted:
             # the roots first: a word like ``args`` or ``form`` is in most texts (as a substring,
             # which then costs a walk over its occurrences), a root like ``werkzeug`` seldom
-            if ("builtins" in roots or any(mentions(root) for root in sorted(roots))) and mentions(word):
+            if ("builtins" in roots or any(mentions(root) for root in roots)) and mentions(word):
                 found.update(where(word))
         for root, words in facts.attributes_by_root.items():
             if root is not None and not mentions(root):
@@ -411,6 +411,8 @@ class _SpecFacts:
                 if parts[0] != "builtins":
                     owners.add(parts[-2])
                 self.attributes[key] = (owners, bare or len(parts) == 2)
+        # the same with each word's roots in order (a tuple): as _source_offsets asks about them
+        self.objects_sorted = [(word, tuple(sorted(roots))) for word, roots in self.objects.items()]
         # the same by root: (last name, owners, bare) of each
         self.attributes_by_root: dict[str | None, list[tuple[str, set[str], bool]]] = {}
         for (root, word), (owners, bare) in self.attributes.items():
