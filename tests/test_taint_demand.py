@@ -499,3 +499,49 @@ def test_an_object_attribute_seeds_only_with_its_root_named(header, seeded):
     plan = demand_mod.Demand(module, list(index.functions))
     assert bool(plan._source_offsets()) == seeded
     assert bool(plan.initial()) == seeded
+
+
+def test_groups_by_lines_are_the_outermost_enclosing_functions():
+    # Demand groups the functions by their lines (the last group begun, when a function starts
+    # within its lines): the same groups as walking up the tree to the outermost function
+    code = textwrap.dedent('''
+        import functools
+
+        def a(x): return x
+        def b():
+            def inner():
+                class C:
+                    def m(self):
+                        def deep(): pass
+                        return deep
+                return C
+            @functools.wraps(inner)
+            def wrapped(
+                    y=lambda: 1):
+                pass
+            return inner, wrapped
+        class K:
+            def one(self): pass
+            async def two(self):
+                async def three(): pass
+            class Inner:
+                def four(self): pass
+        @functools.cache
+        def c(
+                ): pass
+        if True:
+            def d(): pass
+        else:
+            def d(): pass
+        ''')
+    source = parse_bytes(code.encode(), "mod.py")
+    index = Index(source.tree, "mod", frozenset({ast.Call}))
+    module = ModuleTaint(FileContext(source, index), taint_run.spec_index())
+    plan = demand_mod.Demand(module, list(index.functions))
+    for func in index.functions:
+        top = func
+        while (outer := index.function_of(top)) is not None:
+            top = outer
+        assert plan.group[func] is top, func.name
+    assert sorted([f.name for f in members] for members in plan.members.values()) == [
+        ["a"], ["b", "inner", "m", "deep", "wrapped"], ["c"], ["d"], ["d"], ["four"], ["one"], ["two", "three"]]

@@ -317,6 +317,8 @@ class ModuleTaint:
             scope = self.index.inner_scope(func)
             if scope is not None:
                 self.functions[scope.name] = func
+        # each function's summary, made when first asked for (see summary()): most functions
+        # are never interpreted nor called by one that is
         self.summaries: dict[ast.AST, Summary] = {}
         self.final_env: dict[ast.AST, State] = {}
         # self.x taint: read from the previous round, written in this one
@@ -347,8 +349,7 @@ class ModuleTaint:
         self.unresolved: set[str] = set()  # calls to functions of other modules (for the cross-module step)
         self.sanitized_sinks: set[tuple[int, int]] = set()  # sinks reached only by sanitised untrusted data
         self._source_cache: dict[ast.AST, frozenset] = {}
-        # methods of opened things that are sources (``open(p).read``: "builtins.open().read")
-        self.opened_attrs = frozenset(name.rsplit("().", 1)[1] for name in spec.source_names if "()." in name)
+        self.opened_attrs = spec.opened_attrs  # (SpecIndex: worked out once per specification)
         # Units run again in later rounds, loop bodies twice, and a node is stepped through by
         # many flows: what depends only on the node is worked out once per module.
         self._locations: dict[ast.AST, Location] = {}
@@ -373,7 +374,6 @@ class ModuleTaint:
     def run(self) -> list[Hit]:
         funcs = list(self.index.functions)
         for func in funcs:
-            self.summaries[func] = Summary([a.arg for a in _params(func)])
             if func.decorator_list:  # (only a decorator routes a view)
                 owner = self._route_owner(func)
                 if owner:
@@ -459,7 +459,7 @@ class ModuleTaint:
 
     def _analyse(self, unit: ast.AST) -> None:
         """Interpret one unit in this round, noting what it used and whether its summary changed."""
-        summary = self.summaries.get(unit)
+        summary = None if unit is self.index.tree else self.summary(unit)
         before = summary.key() if summary is not None else None
         self._done.add(unit)
         self._interpreted.add(unit)
@@ -510,6 +510,14 @@ class ModuleTaint:
         if more - {callee}:
             self._schedule(more - {callee})
 
+    def summary(self, func: ast.AST) -> Summary:
+        """The summary of ``func``, a function of this module: empty until it is interpreted
+        (a summary not made yet is an empty one, which ``exported`` leaves out too)."""
+        found = self.summaries.get(func)
+        if found is None:
+            found = self.summaries[func] = Summary([a.arg for a in _params(func)])
+        return found
+
     def param_external(self) -> set[str]:
         """External calls given parameters' flows by the functions whose summaries are applied
         to untrusted data (called with it here, or demanded by another file), or by the
@@ -531,13 +539,17 @@ class ModuleTaint:
         which this mirrors): a routed view, a handler method, an API controller's body."""
         if func in self.routes:
             return True
-        for src in self.spec.handler_sources:
-            if src.handler_methods and func.name in src.handler_methods \
-                    and self.handler_markers(func) & set(src.handler_bases):
-                return True
-        if self.spec.param_sources:
+        spec = self.spec
+        # (a function of another name, a class of another suffix, is none of theirs: the union of
+        # the sources' method names and the sources' suffixes tell it first)
+        if func.name in spec.handler_method_names:
+            for src in spec.handler_sources:
+                if src.handler_methods and func.name in src.handler_methods \
+                        and self.handler_markers(func) & set(src.handler_bases):
+                    return True
+        if spec.param_sources:
             cls = self.class_of(func)
-            if cls is not None:
+            if cls is not None and cls.name.endswith(spec.param_class_suffixes):
                 for src in self.spec.param_sources:
                     if cls.name.endswith(tuple(src.class_suffixes)) \
                             and not {a.arg for a in _params(func)}.isdisjoint(src.param_names):
@@ -692,7 +704,7 @@ class ModuleTaint:
         call into another module."""
         if resolved.local is not None:
             self._current_callees.add(resolved.local)
-            return self.summaries.get(resolved.local), resolved.name
+            return self.summary(resolved.local), resolved.name
         if resolved.unresolved is not None:
             self.unresolved.add(resolved.unresolved)
             if resolved.external is not None:
@@ -853,7 +865,7 @@ class _Unit:
         self.node = node
         self.is_module = isinstance(node, ast.Module)
         self.returns: frozenset = EMPTY
-        self.summary = None if self.is_module else mod.summaries.get(node)
+        self.summary = None if self.is_module else mod.summary(node)
         self.sinks: list = []
         self._sink_keys: dict = {}  # (param, sink kind, description, sink step) -> (rank, entry)
         self.outer: State | None = None
@@ -932,8 +944,22 @@ class _Unit:
                         return False
                     if returning and qual.replace("().", ".").rsplit(".", 1)[-1] in returning:
                         return False
-                children = [child for child in (func, *node.args, *[keyword.value for keyword in node.keywords])
-                            if type(child) is not Constant]
+                # its children, the called expression and the arguments other than constants,
+                # pushed one by one (as below, without a list of them first)
+                depth += 1
+                if depth > _CLEAN_DEPTH:
+                    return False
+                push(_UP)
+                push(func)
+                for child in node.args:
+                    if type(child) is not Constant:
+                        push(child)
+                for keyword in node.keywords:
+                    if type(child := keyword.value) is not Constant:
+                        push(child)
+                continue
+            elif kind is Constant:  # (a value assigned, say: nothing to look at)
+                continue
             elif kind in _DEFINITIONS:
                 # a def evaluates its decorators; a class its decorators and its body
                 children = node.decorator_list + node.body if kind is ast.ClassDef else node.decorator_list

@@ -98,11 +98,23 @@ class Demand:
         # group of each function: its outermost enclosing function (itself at the top level)
         self.group: dict[ast.AST, ast.AST] = {}
         self.members: dict[ast.AST, list[ast.AST]] = {}
-        for func in functions:  # preorder: an enclosing function comes before what it encloses
-            outer = self.index.function_of(func)
-            top = func if outer is None else self.group.get(outer, outer)
-            self.group[func] = top
-            self.members.setdefault(top, []).append(func)
+        # Found by lines, without walking up the tree from each function: the index lists the
+        # functions in preorder (a function's subtree, the functions nested in it, follows it
+        # at once), a nested function starts within the lines of the function that encloses it,
+        # and a function not nested in another shares no line with another such (see below).
+        # So a function belongs to the last group begun when it starts within that group's lines,
+        # and begins a group of its own otherwise.
+        group, members = self.group, self.members
+        top, top_first, top_last, top_members = None, 0, -1, []
+        for func in functions:
+            line = func.lineno
+            if top_first <= line <= top_last:
+                group[func] = top
+                top_members.append(func)
+            else:
+                top, top_first, top_last = func, line, func.end_lineno or line
+                group[func] = func
+                top_members = members[func] = [func]
         # Groups never share a line (a ``def`` starts a line and its body ends its last one), so
         # a line number tells the group: by the first and last lines, in order.
         self.groups = sorted(self.members, key=lambda g: g.lineno)
@@ -168,10 +180,10 @@ class Demand:
         for word in facts.anywhere:
             if mentions(word):
                 found.update(where(word))
-        for word, roots in facts.objects.items():
+        for word, roots in facts.objects_sorted:
             # the roots first: a word like ``args`` or ``form`` is in most texts (as a substring,
             # which then costs a walk over its occurrences), a root like ``werkzeug`` seldom
-            if ("builtins" in roots or any(mentions(root) for root in sorted(roots))) and mentions(word):
+            if ("builtins" in roots or any(mentions(root) for root in roots)) and mentions(word):
                 found.update(where(word))
         for root, words in facts.attributes_by_root.items():
             if root is not None and not mentions(root):
@@ -399,6 +411,8 @@ class _SpecFacts:
                 if parts[0] != "builtins":
                     owners.add(parts[-2])
                 self.attributes[key] = (owners, bare or len(parts) == 2)
+        # the same with each word's roots in order (a tuple): as _source_offsets asks about them
+        self.objects_sorted = [(word, tuple(sorted(roots))) for word, roots in self.objects.items()]
         # the same by root: (last name, owners, bare) of each
         self.attributes_by_root: dict[str | None, list[tuple[str, set[str], bool]]] = {}
         for (root, word), (owners, bare) in self.attributes.items():

@@ -136,6 +136,12 @@ class SpecIndex:
         # (the last name of a source, a source method, a request object's attribute)
         self.source_attrs = frozenset({name.rsplit(".", 1)[-1] for name in self.source_names} | set(self.source_methods)
                                       | {attr for table in self.receiver_attrs.values() for attr in table})
+        # what param_seeded (taint.analysis) looks at first: any handler source's method names,
+        # any parameter source's class name suffixes
+        self.handler_method_names = frozenset(m for src in self.handler_sources for m in src.handler_methods)
+        self.param_class_suffixes = tuple(suffix for src in self.param_sources for suffix in src.class_suffixes)
+        # methods of opened things that are sources (``open(p).read``: "builtins.open().read")
+        self.opened_attrs = frozenset(name.rsplit("().", 1)[1] for name in self.source_names if "()." in name)
         self.sink_names: dict[str, list[Sink]] = {}
         self.sink_methods: dict[str, list[Sink]] = {}
         self.subscript_sinks: dict[str, Sink] = {}
