@@ -359,10 +359,9 @@ def test_threaded_matches_the_module_by_module_search():
             if any(name == m or name.startswith(m + ".") for m in concurrency._NATIVE_THREADS):
                 native = True
         if not green:
-            for calls in concurrency.function_calls(ctx, "test.calls").values():
-                if any(isinstance(call.func, ast.Attribute) and call.func.attr in concurrency._SPAWNERS
-                       for call, _ in calls):
-                    green = True
+            if any(isinstance(call.func, ast.Attribute) and call.func.attr in concurrency._SPAWNERS
+                   for call in ctx.index.of_type(ast.Call)):
+                green = True
         return green, native
 
     extra = ["import threadingx\n", "import threading.local\n", "from concurrent import futures\n",
@@ -376,6 +375,27 @@ def test_threaded_matches_the_module_by_module_search():
         assert answer == slow(ctx), ctx.source.text[:80]
         answers.add(answer)
     assert answers == {(False, False), (True, False), (True, True)}
+
+
+def test_function_calls_are_each_functions_own_calls_resolved():
+    """function_calls (SR701, SR702) gives the calls whose innermost function is the one asked
+    (None: module level), each with its qualified name, in source order, as the first way it was
+    written (every call of the file resolved and grouped at once), asked in any order and again."""
+    from secreview.rules import concurrency
+
+    code = ("import os\nos.remove(p)\n\n@deco(os.path.exists(q))\ndef f(a=os.getcwd()):\n"
+            "    def g():\n        return os.path.isdir(a)\n    if os.path.exists(a):\n        os.remove(a)\n"
+            "    return g() + [os.stat(x) for x in a]\n\nclass C:\n    def m(self):\n        open(self.p)\n")
+    for ctx in [context(code)] + list(fixture_contexts()):
+        index = ctx.index
+        expected: dict = {}
+        for call in index.of_type(ast.Call):
+            expected.setdefault(index.function_of(call), []).append((call, index.qualname(call.func)))
+        for calls in expected.values():
+            calls.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
+        asked = [None, *reversed(index.functions)]
+        for function in asked + asked:
+            assert concurrency.function_calls(ctx, "test.calls", function) == expected.get(function, [])
 
 
 def test_sr704_select_keeps_what_check_node_can_report():
