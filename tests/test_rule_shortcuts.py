@@ -644,14 +644,14 @@ def test_bound_anywhere_is_the_scan_of_the_scopes():
 
 
 def test_subtree_holds_the_nodes_of_ast_walk():
-    """availability._subtree (SR805's guards of a function) finds the nodes ast.walk yields but
-    the contexts and operators, each once."""
-    from secreview.rules import availability
+    """concurrency.subtree (SR805's guards of a function, SR711's names of a function) finds the
+    nodes ast.walk yields but the contexts and operators, each once."""
+    from secreview.rules import concurrency
 
     leaves = (ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
     for ctx in [context("def f(a, *b, c=1, **d):\n    if 'k' in a and not b[0].isdigit():\n        return -a or d\n")] \
             + list(fixture_contexts()):
         for root in [ctx.index.tree, *ctx.index.functions]:
-            found = availability._subtree(root)
+            found = concurrency.subtree(root)
             assert len(found) == len(set(map(id, found)))
             assert set(map(id, found)) == {id(node) for node in ast.walk(root) if not isinstance(node, leaves)}

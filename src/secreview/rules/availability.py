@@ -11,7 +11,7 @@ from itertools import compress
 from secreview.model import Level
 from secreview.rules.access import _may_see_requests
 from secreview.rules.base import FileContext, Rule, identifier_words
-from secreview.rules.concurrency import child_fields
+from secreview.rules.concurrency import subtree
 from secreview.rules.registry import register
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -1671,7 +1671,7 @@ def _function_guards(ctx: FileContext, func: ast.AST) -> tuple[set[object], set[
         keys: set[object] = set()
         names: set[str] = set()
         # the nodes of ast.walk, found without its generators (the sets do not keep an order)
-        for node in _subtree(func):
+        for node in subtree(func):
             if isinstance(node, ast.Compare) and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
                 value = ctx.literal(node.left)
                 if isinstance(value, (str, int)):
@@ -1680,30 +1680,11 @@ def _function_guards(ctx: FileContext, func: ast.AST) -> tuple[set[object], set[
                     keys.update(v for v in value if isinstance(v, (str, int)))
             elif isinstance(node, ast.Call) and _attr_or_name(node.func) in _CHECK_METHODS:
                 for sub in [node.func, *node.args]:
-                    for inner in _subtree(sub):
+                    for inner in subtree(sub):
                         if isinstance(inner, ast.Name):
                             names.add(inner.id)
         found = (keys, names)
         cache[func] = found
-    return found
-
-
-def _subtree(root: ast.AST) -> list[ast.AST]:
-    """The nodes ``ast.walk(root)`` yields, but the load / store contexts and the operators (no
-    child of theirs is a node), in another order: for the callers that gather what they find in
-    sets. An explicit stack instead of ast.walk's generators, a few times faster."""
-    found = []
-    stack = [root]
-    AST = ast.AST
-    while stack:
-        node = stack.pop()
-        found.append(node)
-        for name in child_fields(type(node)):
-            value = getattr(node, name, None)
-            if type(value) is list:
-                stack.extend([item for item in value if isinstance(item, AST)])
-            elif isinstance(value, AST):
-                stack.append(value)
     return found
 
 

@@ -240,6 +240,25 @@ def child_fields(cls: type) -> tuple[str, ...]:
     return fields
 
 
+def subtree(root: ast.AST) -> list[ast.AST]:
+    """The nodes ``ast.walk(root)`` yields, but the load / store contexts and the operators (no
+    child of theirs is a node), in another order: for the callers whose result does not depend
+    on the order. An explicit stack instead of ast.walk's generators, a few times faster."""
+    found = []
+    stack = [root]
+    AST = ast.AST
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        for name in child_fields(type(node)):
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack.extend([item for item in value if isinstance(item, AST)])
+            elif isinstance(value, AST):
+                stack.append(value)
+    return found
+
+
 def walk_local(node: ast.AST):
     """``ast.walk`` that does not enter nested functions, lambdas or classes (depth first, last
     child first; contexts and operators left out)."""
