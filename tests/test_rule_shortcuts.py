@@ -655,3 +655,27 @@ def test_subtree_holds_the_nodes_of_ast_walk():
             found = concurrency.subtree(root)
             assert len(found) == len(set(map(id, found)))
             assert set(map(id, found)) == {id(node) for node in ast.walk(root) if not isinstance(node, leaves)}
+
+
+def test_sr802_select_keeps_the_loops_of_files_that_call_recv():
+    """SR802.select keeps the ``while`` loops only of a file with a call named ``recv`` (or with
+    type parameters, which the index does not visit): check_node reports none elsewhere."""
+    from secreview.rules import availability
+
+    rule = availability.UnboundedRead()
+    reported = ("import socket\ndef serve(sock):\n    data = b''\n    while True:\n"
+                "        chunk = sock.recv(4096)\n        if not chunk:\n            break\n        data += chunk\n"
+                "    return data\n")
+    quiet = reported.replace("sock.recv(4096)", "sock.read(4096)")
+    typed = quiet.replace("def serve(sock):", "def serve[T: x.y](sock):")
+    for code, kept in ((reported, True), (quiet, False), (typed, True)):
+        ctx = context(code)
+        loops = ctx.index.of_type(ast.While)
+        assert rule.select(ctx, ast.While, loops) == (loops if kept else [])
+    assert len(engine.review_text(reported, select=["SR802"]).findings) == 1
+    for ctx in list(fixture_contexts()):
+        loops = ctx.index.of_type(ast.While)
+        if loops and not rule.select(ctx, ast.While, loops):
+            for loop in loops:
+                rule.check_node(ctx, loop)
+            assert not [f for f in ctx.findings if f.rule_id == "SR802"]
