@@ -359,10 +359,9 @@ def test_threaded_matches_the_module_by_module_search():
             if any(name == m or name.startswith(m + ".") for m in concurrency._NATIVE_THREADS):
                 native = True
         if not green:
-            for calls in concurrency.function_calls(ctx, "test.calls").values():
-                if any(isinstance(call.func, ast.Attribute) and call.func.attr in concurrency._SPAWNERS
-                       for call, _ in calls):
-                    green = True
+            if any(isinstance(call.func, ast.Attribute) and call.func.attr in concurrency._SPAWNERS
+                   for call in ctx.index.of_type(ast.Call)):
+                green = True
         return green, native
 
     extra = ["import threadingx\n", "import threading.local\n", "from concurrent import futures\n",
@@ -376,6 +375,27 @@ def test_threaded_matches_the_module_by_module_search():
         assert answer == slow(ctx), ctx.source.text[:80]
         answers.add(answer)
     assert answers == {(False, False), (True, False), (True, True)}
+
+
+def test_function_calls_are_each_functions_own_calls_resolved():
+    """function_calls (SR701, SR702) gives the calls whose innermost function is the one asked
+    (None: module level), each with its qualified name, in source order, as the first way it was
+    written (every call of the file resolved and grouped at once), asked in any order and again."""
+    from secreview.rules import concurrency
+
+    code = ("import os\nos.remove(p)\n\n@deco(os.path.exists(q))\ndef f(a=os.getcwd()):\n"
+            "    def g():\n        return os.path.isdir(a)\n    if os.path.exists(a):\n        os.remove(a)\n"
+            "    return g() + [os.stat(x) for x in a]\n\nclass C:\n    def m(self):\n        open(self.p)\n")
+    for ctx in [context(code)] + list(fixture_contexts()):
+        index = ctx.index
+        expected: dict = {}
+        for call in index.of_type(ast.Call):
+            expected.setdefault(index.function_of(call), []).append((call, index.qualname(call.func)))
+        for calls in expected.values():
+            calls.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
+        asked = [None, *reversed(index.functions)]
+        for function in asked + asked:
+            assert concurrency.function_calls(ctx, "test.calls", function) == expected.get(function, [])
 
 
 def test_sr704_select_keeps_what_check_node_can_report():
@@ -621,3 +641,41 @@ def test_bound_anywhere_is_the_scan_of_the_scopes():
         index = ctx.index
         for name in {node.id for node in ast.walk(ctx.source.tree) if type(node) is ast.Name}:
             assert index.bound_anywhere(name) == any(name in scope.bindings for scope in index._all_scopes())
+
+
+def test_subtree_holds_the_nodes_of_ast_walk():
+    """concurrency.subtree (SR805's guards of a function, SR711's names of a function) finds the
+    nodes ast.walk yields but the contexts and operators, each once."""
+    from secreview.rules import concurrency
+
+    leaves = (ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
+    for ctx in [context("def f(a, *b, c=1, **d):\n    if 'k' in a and not b[0].isdigit():\n        return -a or d\n")] \
+            + list(fixture_contexts()):
+        for root in [ctx.index.tree, *ctx.index.functions]:
+            found = concurrency.subtree(root)
+            assert len(found) == len(set(map(id, found)))
+            assert set(map(id, found)) == {id(node) for node in ast.walk(root) if not isinstance(node, leaves)}
+
+
+def test_sr802_select_keeps_the_loops_of_files_that_call_recv():
+    """SR802.select keeps the ``while`` loops only of a file with a call named ``recv`` (or with
+    type parameters, which the index does not visit): check_node reports none elsewhere."""
+    from secreview.rules import availability
+
+    rule = availability.UnboundedRead()
+    reported = ("import socket\ndef serve(sock):\n    data = b''\n    while True:\n"
+                "        chunk = sock.recv(4096)\n        if not chunk:\n            break\n        data += chunk\n"
+                "    return data\n")
+    quiet = reported.replace("sock.recv(4096)", "sock.read(4096)")
+    typed = quiet.replace("def serve(sock):", "def serve[T: x.y](sock):")
+    for code, kept in ((reported, True), (quiet, False), (typed, True)):
+        ctx = context(code)
+        loops = ctx.index.of_type(ast.While)
+        assert rule.select(ctx, ast.While, loops) == (loops if kept else [])
+    assert len(engine.review_text(reported, select=["SR802"]).findings) == 1
+    for ctx in list(fixture_contexts()):
+        loops = ctx.index.of_type(ast.While)
+        if loops and not rule.select(ctx, ast.While, loops):
+            for loop in loops:
+                rule.check_node(ctx, loop)
+            assert not [f for f in ctx.findings if f.rule_id == "SR802"]

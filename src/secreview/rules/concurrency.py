@@ -29,22 +29,31 @@ OS_ERRORS = frozenset({"OSError", "IOError", "EnvironmentError", "FileNotFoundEr
                        "BaseException", "error"})
 
 
-def function_calls(ctx: FileContext, key: str) -> dict[ast.AST | None, list[tuple[ast.Call, str | None]]]:
-    """Every call of the file with its qualified name, grouped by innermost enclosing function
-    (None for module level), in source order. Computed once per file and rule family."""
+def function_calls(ctx: FileContext, key: str, function: ast.AST | None) -> list[tuple[ast.Call, str | None]]:
+    """The calls whose innermost enclosing function is ``function`` (None for module level), each
+    with its qualified name, in source order. The calls are grouped by function once per file
+    and rule family; the names are resolved only for the groups asked for (a few functions of
+    the few files with a path check or a chmod), not for every call of the file."""
     cache = ctx.cache.get(key)
     if cache is None:
-        cache = {}
+        groups: dict[ast.AST | None, list[ast.Call]] = {}
+        function_of = ctx.index.function_of
         for call in ctx.index.of_type(ast.Call):
+            groups.setdefault(function_of(call), []).append(call)
+        cache = ctx.cache[key] = (groups, {})
+    groups, named = cache  # type: ignore[misc]
+    found = named.get(function)
+    if found is None:
+        found = []
+        for call in groups.get(function, ()):
             try:
                 name = ctx.qualname(call.func)
             except RecursionError:
                 name = None
-            cache.setdefault(ctx.index.function_of(call), []).append((call, name))
-        for calls in cache.values():
-            calls.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
-        ctx.cache[key] = cache
-    return cache  # type: ignore[return-value]
+            found.append((call, name))
+        found.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
+        named[function] = found
+    return found
 
 
 _BINDINGS = attrgetter("bindings")
@@ -229,6 +238,25 @@ def child_fields(cls: type) -> tuple[str, ...]:
     if fields is None:
         fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in ("ctx", "op", "ops"))
     return fields
+
+
+def subtree(root: ast.AST) -> list[ast.AST]:
+    """The nodes ``ast.walk(root)`` yields, but the load / store contexts and the operators (no
+    child of theirs is a node), in another order: for the callers whose result does not depend
+    on the order. An explicit stack instead of ast.walk's generators, a few times faster."""
+    found = []
+    stack = [root]
+    AST = ast.AST
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        for name in child_fields(type(node)):
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack.extend([item for item in value if isinstance(item, AST)])
+            elif isinstance(value, AST):
+                stack.append(value)
+    return found
 
 
 def walk_local(node: ast.AST):
@@ -570,7 +598,7 @@ class FileCheckThenUse(Rule):
                    trace=[(call, "the path is checked here"), (use, f"and used here by `{name}`")])
 
     def _uses(self, ctx: FileContext, function, keys: list[tuple], after: tuple[int, int]):
-        for use, qualname in function_calls(ctx, "concurrency.calls").get(function, ()):
+        for use, qualname in function_calls(ctx, "concurrency.calls", function):
             if pos(use) < after or under_lock(ctx, use):
                 continue
             if qualname in _USES:
@@ -827,7 +855,7 @@ class PermissionsAfterCreate(Rule):
         function = ctx.index.function_of(call)
         if function is None:
             return
-        calls = function_calls(ctx, "concurrency.calls").get(function, ())
+        calls = function_calls(ctx, "concurrency.calls", function)
         creation = None
         for other, name in calls:
             if pos(other) >= pos(call):
