@@ -24,7 +24,8 @@ times (default 5), interleaved, and each is reported by its median (all the time
 on a machine whose speed drifts by 10-20 % within minutes, one floor measured in a slow or fast
 moment moved the ratios by as much, and with medians of three, two nova runs in twelve still
 landed 8-11 % from the typical -j 1 / floor ratio (1.74 and 2.16 around 1.95); five narrow that
-spread, they do not remove it (one run of three with five gave 2.16 too). Bandit runs once.
+spread, they do not remove it (one run of three with five gave 2.16 too). Bandit runs once, between
+two more cold -j N runs; its ratio is taken against their mean, measured in the same moment.
 """
 
 from __future__ import annotations
@@ -264,12 +265,22 @@ def bench(project: str, jobs: int, with_bandit: bool, repeat: int = 5) -> dict:
             with open(edited, "wb") as handle:
                 handle.write(original)
         rows["warm, edit undone"] = secreview(tree, scratch, "undo", jobs, os.path.join(scratch, "cacheN"))
+        bracket: list[dict] = []
         if with_bandit:
+            # Bandit, at half a minute a run, runs once; the cold -j N runs it is compared with are
+            # the two made just before and just after it (bracketing), so that both sides of the
+            # ratio are measured in the same moment of the machine: the interleaved -j N runs
+            # above were made a minute or two earlier, and in one run of this benchmark the
+            # machine slowed by 10 % in between (Bandit 9.58x their median).
+            log(f"[{project}] secreview cold -j {jobs}, just before bandit ...")
+            bracket.append(secreview(tree, scratch, "bandit-before", jobs, os.path.join(scratch, "cacheB0")))
             log(f"[{project}] bandit ...")
             rows["bandit"] = measure([bandit(), "-r", "-q", "-f", "json", "-o", os.path.join(scratch, "bandit.json"),
                                       "."], cwd=tree)
+            log(f"[{project}] secreview cold -j {jobs}, just after bandit ...")
+            bracket.append(secreview(tree, scratch, "bandit-after", jobs, os.path.join(scratch, "cacheB1")))
     reports = {r["report"] for k in ("cold -j 1", f"cold -j {jobs}") for r in samples[k]} \
-        | {rows[k]["report"] for k in ("warm", "warm, edit undone")}
+        | {rows[k]["report"] for k in ("warm", "warm, edit undone")} | {r["report"] for r in bracket}
     result = {
         "project": PROJECTS[project][0],
         "files": rows["cold -j 1"]["files"],
@@ -279,15 +290,18 @@ def bench(project: str, jobs: int, with_bandit: bool, repeat: int = 5) -> dict:
         "runs": {name: {"seconds": round(r["seconds"], 3), "peak_mb": round(r["peak_mb"], 1)} for name, r in rows.items()},
         "repeated": {name: [round(r["seconds"], 3) for r in runs] for name, runs in samples.items()},
     }
+    if bracket:
+        result["bandit bracket"] = [round(r["seconds"], 3) for r in bracket]
     cold1, coldn = rows["cold -j 1"]["seconds"], rows[f"cold -j {jobs}"]["seconds"]
     ratios = {
         "cold -j 1 / parse floor": cold1 / floor["seconds"],
         "cold -j 1 / cold -j N": cold1 / coldn,
         "warm (s)": rows["warm"]["seconds"],
-        "peak memory (MB)": max(r["peak_mb"] for k, r in rows.items() if k not in ("bandit", "parse floor")),
+        "peak memory (MB)": max([r["peak_mb"] for k, r in rows.items() if k not in ("bandit", "parse floor")]
+                                + [r["peak_mb"] for r in bracket]),
     }
     if "bandit" in rows:
-        ratios["bandit / cold -j N"] = rows["bandit"]["seconds"] / coldn
+        ratios["bandit / cold -j N"] = rows["bandit"]["seconds"] / (sum(r["seconds"] for r in bracket) / len(bracket))
     result["ratios"] = {k: round(v, 3) for k, v in ratios.items()}
     return result
 
@@ -310,6 +324,9 @@ def render(results: list[dict], jobs: int) -> str:
         for name, seconds in result.get("repeated", {}).items():
             if len(seconds) > 1:
                 lines.append(f"  ({name}: median of {', '.join(f'{x:.2f}' for x in seconds)})")
+        if result.get("bandit bracket"):
+            lines.append(f"  (bandit / cold -j N: against the mean of the cold -j {jobs} runs just before and after "
+                         f"bandit, {' and '.join(f'{x:.2f}' for x in result['bandit bracket'])})")
         lines.append(f"  (edited file: {result['edited']})")
         lines.append(f"  {'ratio / target':<24} {'value':>9}   target")
         for name, value in result["ratios"].items():
