@@ -326,6 +326,9 @@ def _hints(cls: type) -> dict[str, object]:
 
 
 _JSON_FORM = {"ensure_ascii": True, "separators": (",", ":"), "allow_nan": False}
+# json.dumps(value, **_JSON_FORM) is _ENCODER.encode(value): json.dumps builds this encoder anew
+# on every call with options other than its defaults, and every file's result is encoded
+_ENCODER = json.JSONEncoder(**_JSON_FORM)
 
 
 def dump_result(result: FileResult) -> str | None:
@@ -344,13 +347,13 @@ def dump_result_parts(result: FileResult) -> tuple[str, str] | None:
     try:
         data = {name: to_json(getattr(result, name)) for name in _RESULT_FIELDS}
         data["taint"] = None
-        bare = json.dumps(data, **_JSON_FORM)
+        bare = _ENCODER.encode(data)
         flow = result.taint
         # The record is JSON data already: json.dumps writes it as to_json's form would be
         # written (tuples as lists, an int, float or str enum as its value, which it is equal to)
         # without walking it in Python; where the two differ (a key that is not a string, say)
         # the record does not come back equal and the round trip below refuses it, as before.
-        text = bare if flow is None else f"{bare[:-len('null}')]}{json.dumps(flow, **_JSON_FORM)}}}"
+        text = bare if flow is None else f"{bare[:-len('null}')]}{_ENCODER.encode(flow)}}}"
         if load_result(text) != result:
             return None  # would not come back identical (a list where a tuple was, say)
     except (TypeError, ValueError, RecursionError):
