@@ -79,7 +79,8 @@ class Context:
 
 def classify(path: str, index: Index | None = None, head: str = "") -> Context:
     """Label a file from its path and, when given, its contents."""
-    parts = [p for p in re.split(r"[\\/]+", path) if p]
+    # (the parts between separators, empty ones left out: what splitting at runs of them gives)
+    parts = [p for p in path.replace("\\", "/").split("/") if p]
     name = parts[-1] if parts else path
     dirs = [p.lower() for p in parts[:-1]]
     if head and _generated_header(head):
@@ -105,15 +106,18 @@ def classify(path: str, index: Index | None = None, head: str = "") -> Context:
 def _generated_header(head: str) -> bool:
     """Whether the first five lines of ``head`` (as ``str.splitlines`` breaks them) hold a
     _GENERATED header. Every file asks, so the common case takes a cheaper road than splitting
-    the whole head into lines and running the case-insensitive regex: in ASCII text whose only
-    line break is "\n", the five lines are the text before the fifth "\n" (the pattern holds no
-    line break, so a match never spans two lines and a line break kept at the end changes
-    nothing), and the regex matches ASCII text exactly where its lower-case form holds one of
-    _GENERATED_ASCII (the case-insensitive equivalences beyond ASCII, such as "\u0131" for "i",
-    need a character that is not ASCII, which goes to the regex)."""
-    if head.isascii() and not any(brk in head for brk in OTHER_ASCII_BREAKS):
-        lines = "\n".join(head.split("\n", 5)[:5]).lower()
-        return any(word in lines for word in _GENERATED_ASCII)
+    the whole head into lines and running the case-insensitive regex: the text before the fifth
+    "\n", when it is ASCII and holds no other line break, is those five lines (``splitlines``
+    breaks there at the same places; the pattern holds no line break, so a match never spans two
+    lines and a line break kept at the end changes nothing), and the regex matches ASCII text
+    exactly where its lower-case form holds one of _GENERATED_ASCII (the case-insensitive
+    equivalences beyond ASCII, such as "\u0131" for "i", need a character that is not ASCII,
+    which goes to the regex)."""
+    lines = "\n".join(head.split("\n", 5)[:5])
+    if lines.isascii() and not any(brk in lines for brk in OTHER_ASCII_BREAKS):
+        low = lines.lower()
+        # (three of the four hold "generated": one search tells most texts)
+        return "do not edit" in low or "generated" in low and any(word in low for word in _GENERATED_ASCII)
     return _GENERATED.search("\n".join(head.splitlines()[:5])) is not None
 
 
