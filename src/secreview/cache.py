@@ -345,7 +345,18 @@ def dump_result_parts(result: FileResult) -> tuple[str, str] | None:
     round trip is checked on the first; each field is decoded on its own (:func:`from_json`), so
     the second decodes to the same result without its record."""
     try:
-        data = {name: to_json(getattr(result, name)) for name in _RESULT_FIELDS}
+        data = {}
+        for name in _RESULT_FIELDS:
+            # to_json's answers for the commonest values of a result's fields, without the call:
+            # a string, a number, None, and an empty tuple (most files have no findings, no
+            # suppressions, nothing skipped)
+            value = getattr(result, name)
+            if value is None or type(value) in _PLAIN:
+                data[name] = value
+            elif type(value) is tuple and not value:
+                data[name] = []
+            else:
+                data[name] = to_json(value)
         data["taint"] = None
         bare = _ENCODER.encode(data)
         flow = result.taint
