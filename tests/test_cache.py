@@ -487,3 +487,23 @@ def test_the_shared_encoder_writes_what_json_dumps_writes():
             cache_mod._ENCODER.encode(bad)
         with pytest.raises(ValueError):
             json.dumps(bad, **cache_mod._JSON_FORM)
+
+
+@pytest.mark.parametrize("text", ['{"a":[1,2]}', ' {"a":1}', '{"a":1} ', '{"a":1}\n', '{"a":1}x', '\ufeff{"a":1}',
+                                  '', 'nul', '[1,2', '"s"', '3', b'{"a":1}', '{"a":1}{"b":2}'])
+def test_loads_is_json_loads(text):
+    """cache._loads (the fast road for a bare JSON value, json.loads for anything else) gives what
+    json.loads gives, or fails as it fails."""
+    import json
+
+    from secreview import cache as cache_mod
+
+    try:
+        expected = ("value", json.loads(text))
+    except (ValueError, TypeError) as exc:
+        expected = ("error", type(exc), str(exc))
+    try:
+        got = ("value", cache_mod._loads(text))
+    except (ValueError, TypeError) as exc:
+        got = ("error", type(exc), str(exc))
+    assert got == expected
