@@ -470,3 +470,40 @@ def test_a_file_over_the_size_limit_says_the_same_with_an_empty_store(tree, caps
     assert outputs[0] == outputs[1]
     skipped = {s["path"]: s["reason"] for s in json.loads(outputs[1][1])["skipped"]}
     assert skipped["src/big.py"] == "file is larger than the 1000 bytes limit (--max-file-size)"
+
+
+def test_the_shared_encoder_writes_what_json_dumps_writes():
+    """dump_result_parts encodes with one JSONEncoder made once: the same text as json.dumps
+    with the same options, and the same refusal of what JSON cannot hold."""
+    import json
+    import math
+
+    from secreview import cache as cache_mod
+
+    for value in ({"a": [1, 2.5, "\u00e9\u4e2d", None, True], "b": {"c": []}}, [], "x", 3, [[1], {"k": "v"}]):
+        assert cache_mod._ENCODER.encode(value) == json.dumps(value, **cache_mod._JSON_FORM)
+    for bad in ({"n": math.nan}, [math.inf]):
+        with pytest.raises(ValueError):
+            cache_mod._ENCODER.encode(bad)
+        with pytest.raises(ValueError):
+            json.dumps(bad, **cache_mod._JSON_FORM)
+
+
+@pytest.mark.parametrize("text", ['{"a":[1,2]}', ' {"a":1}', '{"a":1} ', '{"a":1}\n', '{"a":1}x', '\ufeff{"a":1}',
+                                  '', 'nul', '[1,2', '"s"', '3', b'{"a":1}', '{"a":1}{"b":2}'])
+def test_loads_is_json_loads(text):
+    """cache._loads (the fast road for a bare JSON value, json.loads for anything else) gives what
+    json.loads gives, or fails as it fails."""
+    import json
+
+    from secreview import cache as cache_mod
+
+    try:
+        expected = ("value", json.loads(text))
+    except (ValueError, TypeError) as exc:
+        expected = ("error", type(exc), str(exc))
+    try:
+        got = ("value", cache_mod._loads(text))
+    except (ValueError, TypeError) as exc:
+        got = ("error", type(exc), str(exc))
+    assert got == expected

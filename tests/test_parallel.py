@@ -544,3 +544,40 @@ def test_keep_freed_memory_sets_glibcs_parameters_and_nothing_elsewhere(monkeypa
 
     monkeypatch.setattr(os, "confstr", no_such_name)  # a C library that is not glibc
     assert perf.keep_freed_memory() is False
+
+
+@pytest.mark.parametrize("content", [b"", b"x = 1\n", b"a" * 70000 + b"\n"])
+@pytest.mark.parametrize("size_seen", ["same", "smaller", "larger"])
+@pytest.mark.parametrize("limit", [None, 1, 6, 7, 50000, 10**6])
+def test_read_all_reads_what_a_file_object_reads(tmp_path, content, size_seen, limit):
+    """_read_all (the cache key's read) gives what ``open(path, "rb").read(limit)`` gives, also
+    when the file changed size since it was looked at."""
+    import os
+
+    from secreview.parallel import _read_all
+
+    path = tmp_path / "f.py"
+    path.write_bytes(content)
+    size = {"same": len(content), "smaller": max(len(content) - 3, 0), "larger": len(content) + 5}[size_seen]
+    with open(path, "rb") as handle:
+        expected = handle.read(-1 if limit is None else limit)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert _read_all(fd, size, limit) == expected
+    finally:
+        os.close(fd)
+
+
+def test_read_for_key_refuses_what_is_not_a_regular_file_or_too_large(tmp_path):
+    from secreview.discover import Target
+    from secreview.parallel import _read_for_key
+
+    path = tmp_path / "f.py"
+    path.write_bytes(b"x = 1\n")
+    target = Target(str(path), str(path))
+    data, stamp = _read_for_key(target, 100)
+    assert data == b"x = 1\n" and stamp[0] == 6
+    assert _read_for_key(target, 5) is None
+    assert _read_for_key(target, 0)[0] == b"x = 1\n"
+    assert _read_for_key(Target(str(tmp_path), str(tmp_path)), 100) is None
+    assert _read_for_key(Target(str(tmp_path / "gone.py"), "gone.py"), 100) is None

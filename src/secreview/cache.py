@@ -326,6 +326,9 @@ def _hints(cls: type) -> dict[str, object]:
 
 
 _JSON_FORM = {"ensure_ascii": True, "separators": (",", ":"), "allow_nan": False}
+# json.dumps(value, **_JSON_FORM) is _ENCODER.encode(value): json.dumps builds this encoder anew
+# on every call with options other than its defaults, and every file's result is encoded
+_ENCODER = json.JSONEncoder(**_JSON_FORM)
 
 
 def dump_result(result: FileResult) -> str | None:
@@ -342,15 +345,26 @@ def dump_result_parts(result: FileResult) -> tuple[str, str] | None:
     round trip is checked on the first; each field is decoded on its own (:func:`from_json`), so
     the second decodes to the same result without its record."""
     try:
-        data = {name: to_json(getattr(result, name)) for name in _RESULT_FIELDS}
+        data = {}
+        for name in _RESULT_FIELDS:
+            # to_json's answers for the commonest values of a result's fields, without the call:
+            # a string, a number, None, and an empty tuple (most files have no findings, no
+            # suppressions, nothing skipped)
+            value = getattr(result, name)
+            if value is None or type(value) in _PLAIN:
+                data[name] = value
+            elif type(value) is tuple and not value:
+                data[name] = []
+            else:
+                data[name] = to_json(value)
         data["taint"] = None
-        bare = json.dumps(data, **_JSON_FORM)
+        bare = _ENCODER.encode(data)
         flow = result.taint
         # The record is JSON data already: json.dumps writes it as to_json's form would be
         # written (tuples as lists, an int, float or str enum as its value, which it is equal to)
         # without walking it in Python; where the two differ (a key that is not a string, say)
         # the record does not come back equal and the round trip below refuses it, as before.
-        text = bare if flow is None else f"{bare[:-len('null}')]}{json.dumps(flow, **_JSON_FORM)}}}"
+        text = bare if flow is None else f"{bare[:-len('null}')]}{_ENCODER.encode(flow)}}}"
         if load_result(text) != result:
             return None  # would not come back identical (a list where a tuple was, say)
     except (TypeError, ValueError, RecursionError):
@@ -372,8 +386,25 @@ def load_results(text: str) -> list[FileResult]:
     return results
 
 
+_DECODER = json.JSONDecoder()  # json.loads' own decoder: the same options
+
+
+def _loads(text: str) -> object:
+    """``json.loads(text)``, cheaper for a text that is one JSON value with nothing around it
+    (what dump_result_parts writes, and every stored result is: each file's result is decoded
+    once when it is stored, for its round trip, and once per warm run): ``raw_decode`` alone,
+    without the searches for blanks at either end that json.loads adds. Any other text (blanks
+    around the value, more after it, a byte string, not JSON at all) goes to json.loads, which
+    reads it or refuses it as it always did."""
+    try:
+        value, end = _DECODER.raw_decode(text)
+    except (ValueError, TypeError):
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
+
+
 def load_result(text: str) -> FileResult:
-    value = from_json(FileResult, json.loads(text))
+    value = from_json(FileResult, _loads(text))
     if not isinstance(value, FileResult):
         raise ValueError("not a file result")
     return value
