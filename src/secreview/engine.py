@@ -181,7 +181,7 @@ class RuleSet:
                 append("")
                 method = None
             try:
-                qualname = index.call_name(call)
+                qualname = index.qualname(func)  # (Index.call_name, without reading call.func again)
             except RecursionError:
                 qualname = None
             rules = memo.get((qualname, method))
@@ -196,8 +196,9 @@ class RuleSet:
                     _failed(rule, ctx, call, skipped, exc)
         # Rule by rule, each on the nodes its ``select`` keeps (findings are sorted afterwards,
         # so the order in which rules see nodes does not show).
+        collected = index.nodes.get  # (as index.of_type for one type, without a call of it per type)
         for node_type, rules in self.nodes.items():
-            nodes = index.of_type(node_type)
+            nodes = collected(node_type)
             if not nodes:
                 continue
             for rule in rules:

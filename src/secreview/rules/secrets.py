@@ -779,9 +779,14 @@ class HardcodedSecret(Rule):
                     kept.append(node)
                 continue
             size = len(value)
-            if size < 4:
-                continue
-            if size >= 20:
+            if size < 8:
+                if size < 4 or value.isalpha():
+                    # _looks_secret takes a value of fewer than 8 characters only when it mixes
+                    # letters and digits (no letter is a digit, a space or "@"): a short word
+                    # ("name", "ACTIVE", a third of the strings here) is never reported, whatever
+                    # it is bound to, and its parent is not looked up (nor the tests below made)
+                    continue
+            elif size >= 20:
                 if add_long is not None:
                     add_long(value)
                 elif _format_match(value):
@@ -791,12 +796,6 @@ class HardcodedSecret(Rule):
                 kept.append(node)
                 continue
             if " " in value or size > 4096:
-                continue
-            if size < 8 and value.isalpha():
-                # _looks_secret takes a value of fewer than 8 characters only when it mixes letters
-                # and digits (no letter is a digit or a space): a short word ("name", "ACTIVE", a
-                # third of the strings here) is never reported, whatever it is bound to, and its
-                # parent is not looked up
                 continue
             parent = parent_of(node)
             kind = type(parent)
