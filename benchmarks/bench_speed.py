@@ -270,8 +270,8 @@ def bench(project: str, jobs: int, with_bandit: bool, repeat: int = 5) -> dict:
             # Bandit, at half a minute a run, runs once; the cold -j N runs it is compared with are
             # the two made just before and just after it (bracketing), so that both sides of the
             # ratio are measured in the same moment of the machine: the interleaved -j N runs
-            # above were made a minute or two earlier, and in one run of this benchmark the
-            # machine slowed by 10 % in between (Bandit 9.58x their median).
+            # above were made a minute or two earlier, in what can be another spell of the machine
+            # (it moves by 10-15 % within minutes, either way).
             log(f"[{project}] secreview cold -j {jobs}, just before bandit ...")
             bracket.append(secreview(tree, scratch, "bandit-before", jobs, os.path.join(scratch, "cacheB0")))
             log(f"[{project}] bandit ...")
