@@ -204,31 +204,18 @@ class Index:
                 # ``ast.parse`` gives every name read the same Load: only other names can bind
                 if node.ctx is not load and type(node.ctx) is Store:
                     self._bind_target(node, scope)
+                node = pop()
+                continue
             elif cls is Attribute:
                 attributes.append(node)
                 if node.ctx is not load and type(node.ctx) is Store:
                     self._bind_attribute(node, scope)
-                child = node.value
+                child = node.value  # (taken below, as the called expression of a call is)
                 parents[child] = node
-                # down the chain ``a.b.c`` here, and its base name if it has one (most do), as the
-                # loop would take them next, without going back to the top of the loop and without
-                # reading their ``ctx``: the value of an attribute reference is always read (Load;
-                # compile() refuses anything else), and reading an attribute of an ast node costs
-                # as much as a dict store (nova, every 20th file: 205.3 -> 202.0 M instructions)
-                while type(child) is Attribute:
-                    attributes.append(child)
-                    node = child
-                    child = node.value
-                    parents[child] = node
-                if type(child) is Name:
-                    names.append(child)
-                    scopes[child] = scope
-                    node = pop()
-                    continue
-                node = child
-                continue
             elif cls is Constant:
                 constants.append(node)
+                node = pop()
+                continue
             elif cls is Call:  # as the general case below, without building a list of children
                 calls.append(node)
                 func = node.func
@@ -252,24 +239,7 @@ class Index:
                         push(args[0])
                     else:
                         extend(args[::-1])
-                # the called expression, as the Attribute branch takes a chain, and its base name
-                # (nearly all calls have one), without reading a ctx: a called expression is
-                # always read (nova, every 20th file: 202.0 -> 199.7 M instructions; taking the
-                # leading arguments that are names or constants here as well saved only 0.16 %
-                # more: a turn of the loop costs little, reading a ctx much more)
-                child = func
-                while type(child) is Attribute:
-                    attributes.append(child)
-                    node = child
-                    child = node.value
-                    parents[child] = node
-                if type(child) is Name:
-                    names.append(child)
-                    scopes[child] = scope
-                    node = pop()
-                    continue
-                node = child
-                continue
+                child = func  # (taken below)
             else:
                 plan = plans.get(cls)
                 if plan is None:
@@ -331,7 +301,27 @@ class Index:
                         continue
                 # (a node without children, such as ``pass`` or an operator, has nothing more to
                 # record: its scope is its parent's, see scope_of)
-            node = pop()
+                node = pop()
+                continue
+            # The Attribute and Call branches come here with ``child``, an attribute's value or a
+            # call's called expression: down its chain ``a.b.c`` and to its base name if it has one
+            # (most do), as the loop would take them next, without going back to the top of the
+            # loop and without reading their ``ctx``: both are always read (Load; compile()
+            # refuses anything else), and reading an attribute of an ast node costs as much as a
+            # dict store (nova, every 20th file: index 205.3 -> 199.7 M instructions; taking a
+            # call's leading arguments that are names or constants here as well saved only 0.16 %
+            # more: a turn of the loop costs little, reading a ctx much more)
+            while type(child) is Attribute:
+                attributes.append(child)
+                node = child
+                child = node.value
+                parents[child] = node
+            if type(child) is Name:
+                names.append(child)
+                scopes[child] = scope
+                node = pop()
+            else:
+                node = child
         self.nodes.update((cls, found) for cls, found in buckets.items() if found)
 
     def _plan_here(self, cls: type, buckets: dict[type, list[ast.AST]]) -> tuple:
