@@ -643,18 +643,17 @@ def test_bound_anywhere_is_the_scan_of_the_scopes():
             assert index.bound_anywhere(name) == any(name in scope.bindings for scope in index._all_scopes())
 
 
-def test_subtree_holds_the_nodes_of_ast_walk():
-    """concurrency.subtree (SR805's guards of a function, SR711's names of a function) finds the
-    nodes ast.walk yields but the contexts and operators, each once."""
+def test_walk_nodes_yields_the_nodes_of_ast_walk_in_its_order():
+    """concurrency.walk_nodes (SR805's guards of a function, SR711's names of a function, the
+    access rules) yields the nodes ast.walk yields but the contexts and operators, in its order."""
     from secreview.rules import concurrency
 
     leaves = (ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
     for ctx in [context("def f(a, *b, c=1, **d):\n    if 'k' in a and not b[0].isdigit():\n        return -a or d\n")] \
             + list(fixture_contexts()):
         for root in [ctx.index.tree, *ctx.index.functions]:
-            found = concurrency.subtree(root)
-            assert len(found) == len(set(map(id, found)))
-            assert set(map(id, found)) == {id(node) for node in ast.walk(root) if not isinstance(node, leaves)}
+            found = list(concurrency.walk_nodes(root))
+            assert list(map(id, found)) == [id(node) for node in ast.walk(root) if not isinstance(node, leaves)]
 
 
 def test_sr802_select_keeps_the_loops_of_files_that_call_recv():

@@ -7,33 +7,16 @@ from __future__ import annotations
 import ast
 import re
 from bisect import bisect_right
-from collections import deque
-from collections.abc import Iterator
 from itertools import compress, repeat
 from operator import attrgetter
 
 from secreview.model import Level
 from secreview.rules.base import FileContext, Rule, identifier_words
 from secreview.rules.concurrency import child_fields, import_bindings
+from secreview.rules.concurrency import walk_nodes as _walk
 from secreview.rules.registry import register
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
-
-
-def _walk(root: ast.AST) -> Iterator[ast.AST]:
-    """``ast.walk`` (breadth first, in the same order), faster and without the context and
-    operator nodes, which nothing here looks at."""
-    todo = deque([root])
-    AST = ast.AST
-    while todo:
-        node = todo.popleft()
-        for field in child_fields(type(node)):
-            value = getattr(node, field, None)
-            if type(value) is list:
-                todo.extend(item for item in value if isinstance(item, AST))
-            elif isinstance(value, AST):
-                todo.append(value)
-        yield node
 
 
 # ------------------------------------------------------------------------ request data (shared)

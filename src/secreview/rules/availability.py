@@ -11,7 +11,7 @@ from itertools import compress, repeat
 from secreview.model import Level
 from secreview.rules.access import _may_see_requests
 from secreview.rules.base import FileContext, Rule, identifier_words
-from secreview.rules.concurrency import subtree
+from secreview.rules.concurrency import walk_nodes
 from secreview.rules.registry import register
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -1679,8 +1679,8 @@ def _function_guards(ctx: FileContext, func: ast.AST) -> tuple[set[object], set[
     if found is None:
         keys: set[object] = set()
         names: set[str] = set()
-        # the nodes of ast.walk, found without its generators (the sets do not keep an order)
-        for node in subtree(func):
+        # the nodes of ast.walk, found without its generators
+        for node in walk_nodes(func):
             if isinstance(node, ast.Compare) and any(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
                 value = ctx.literal(node.left)
                 if isinstance(value, (str, int)):
@@ -1689,7 +1689,7 @@ def _function_guards(ctx: FileContext, func: ast.AST) -> tuple[set[object], set[
                     keys.update(v for v in value if isinstance(v, (str, int)))
             elif isinstance(node, ast.Call) and _attr_or_name(node.func) in _CHECK_METHODS:
                 for sub in [node.func, *node.args]:
-                    for inner in subtree(sub):
+                    for inner in walk_nodes(sub):
                         if isinstance(inner, ast.Name):
                             names.add(inner.id)
         found = (keys, names)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from secreview.model import Level
 from secreview.rules.base import FileContext, Rule, identifier_words
 from secreview.rules.concurrency import (covered_by_finally, enclosing_block, end, harmless_call,
-                                         is_logging_call, on_same_path, pos, risky_calls, subtree, walk_local)
+                                         is_logging_call, on_same_path, pos, risky_calls, walk_nodes, walk_local)
 from secreview.rules.registry import register
 
 
@@ -116,9 +116,8 @@ def _names_in_function(ctx: FileContext, function: ast.AST) -> dict:
         names: dict[str, list[tuple[ast.Name, bool]]] = {}
         exits = []
         generator = False
-        # (subtree, not ast.walk: the order does not show, as each list is sorted by position
-        # below and the names are looked up by identifier)
-        for node in subtree(function):
+        # (walk_nodes: ast.walk's nodes in its order, without its generators)
+        for node in walk_nodes(function):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 nested = ctx.index.function_of(node) is not function or \
                     any(isinstance(a, ast.Lambda) for a in _until(ctx, node, function))
