@@ -550,11 +550,11 @@ def test_keep_freed_memory_sets_glibcs_parameters_and_nothing_elsewhere(monkeypa
 @pytest.mark.parametrize("size_seen", ["same", "smaller", "larger"])
 @pytest.mark.parametrize("limit", [None, 1, 6, 7, 50000, 10**6])
 def test_read_all_reads_what_a_file_object_reads(tmp_path, content, size_seen, limit):
-    """_read_all (the cache key's read) gives what ``open(path, "rb").read(limit)`` gives, also
-    when the file changed size since it was looked at."""
+    """_read_all (every file's read, by read_file) gives what ``open(path, "rb").read(limit)``
+    gives, also when the file changed size since it was looked at."""
     import os
 
-    from secreview.parallel import _read_all
+    from secreview.source.parse import _read_all
 
     path = tmp_path / "f.py"
     path.write_bytes(content)

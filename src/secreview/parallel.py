@@ -37,6 +37,7 @@ from secreview import engine
 from secreview.cache import Cache, CacheError, dump_result_parts, file_key
 from secreview.discover import Target
 from secreview.model import FileResult, Skipped
+from secreview.source.parse import read_file
 from secreview.perf import Progress, RunStats, gc_paused, keep_freed_memory
 
 if TYPE_CHECKING:
@@ -799,38 +800,12 @@ def _read_for_key(target: Target, max_bytes: int) -> tuple[bytes, tuple[int, int
         info = os.stat(target.real_path)
         if not stat.S_ISREG(info.st_mode):  # (before opening it: opening a FIFO would wait)
             return None
-        # os.open and os.read rather than open(): every file is read here, and a file object
-        # costs more calls into the system (an fstat, an ioctl, an lseek) and Python's io layers
-        fd = os.open(target.real_path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        try:
-            data = _read_all(fd, info.st_size, max_bytes + 1 if max_bytes > 0 else None)
-        finally:
-            os.close(fd)
+        data = read_file(target.real_path, info.st_size, max_bytes + 1 if max_bytes > 0 else None)
     except (OSError, ValueError):
         return None
     if max_bytes > 0 and len(data) > max_bytes:
         return None
     return data, (info.st_size, info.st_mtime_ns)
-
-
-def _read_all(fd: int, size: int, limit: int | None) -> bytes:
-    """The bytes of an open file up to its end or ``limit`` bytes (None: no limit), as
-    ``read(limit)`` of a file object gives them. ``size``: its size when it was looked at; the
-    first read asks for one byte more, so that a file that has not changed is read whole by it
-    and its end seen by the second (a file that grew since is read on to its end, or the limit)."""
-    chunks = []
-    total = 0
-    want = size + 1
-    while limit is None or total < limit:
-        if limit is not None:
-            want = min(want, limit - total)
-        chunk = os.read(fd, want)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-        want = size + 1 - total if total <= size else 64 * 1024
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _stamp(target: Target) -> tuple[int, int] | None:
